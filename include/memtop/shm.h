@@ -348,7 +348,7 @@ struct memtop_live_shard {
 	uint32_t	pad;
 	uint64_t	table;		/* first entry in MEMTOP_SEC_LIVE_ARENA */
 	uint64_t	capacity;	/* entries, a power of two, or 0 */
-	uint64_t	pad1[5];
+	uint64_t	pad1[4];
 } __attribute__((aligned(MEMTOP_CACHELINE)));
 
 _Static_assert(sizeof(struct memtop_thread_slot) == 128, "thread slot");
