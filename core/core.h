@@ -4,11 +4,18 @@
  * interposed allocator symbols in hooks.c are exported.
  *
  * The pieces:
- *   hooks.c   interposed symbols, the dlsym bootstrap, the reentrancy guard
- *   shm.c     attaching to the shared segment, section pointers, strings
- *   sample.c  per-thread counters, the byte countdown, weights, the peak
+ *   hooks.c   interposed symbols, the dlsym bootstrap (only in libmemtop.so;
+ *             everything else is the engine, libmemtop-engine.la, which
+ *             unit tests call directly)
+ *   shm.c     attaching to the shared segment, section pointers, strings,
+ *             private memory, core_disable
+ *   sample.c  per-thread state and the reentrancy guard, counters, the byte
+ *             countdown, weights, per-stack aggregates, the peak, the break
+ *   maps.c    the set of tracked anonymous mappings (mmap, munmap, mremap)
  *   stacks.c  unwinding and the lock-free stack table
- *   live.c    the table of live sampled allocations
+ *   modules.c the table of loaded ELF objects
+ *   live.c    the table of live sampled allocations and its filter
+ *   ring.c    the event ring writer
  *   python.c  CPython frames, merged with the native stack
  *   fork.c    fork, exec and thread exit
  *
@@ -52,6 +59,7 @@ struct core_shm {
 	uint64_t			 arena_cap;
 	struct memtop_ring_header	*ring;
 	struct memtop_event		*events;
+	uint64_t			 ring_cap;	/* checked at attach */
 };
 extern struct core_shm core_shm;
 
@@ -82,6 +90,173 @@ void	 engine_on_free(void *p, size_t size, uint32_t live_flags);
 
 /* Reserve len bytes in MEMTOP_SEC_STRINGS; returns the offset, or -1. */
 int64_t	 shm_strings_alloc(size_t len);
+
+/*
+ * Per-thread state, in initial-exec TLS (never __tls_get_addr, which may
+ * allocate).  Only the owning thread reads or writes it.
+ *
+ * countdown is the fast path: bytes left before the next sample.  It is
+ * forced to zero or below whenever the slow path must run (a new thread, a
+ * thread without a slot of its own, exact mode), so the fast path tests
+ * nothing else.
+ */
+#define CORE_THREAD_NEW		0	/* no call seen yet */
+#define CORE_THREAD_OWN		1	/* owns slot `slot` */
+#define CORE_THREAD_SHARED	2	/* uses slot 0 with atomics */
+
+struct core_thread {
+	int64_t				 countdown;
+	int64_t				 delta;	/* unflushed net bytes */
+	struct memtop_thread_slot	*slot;	/* own slot, or NULL */
+	uint32_t			 guard;	/* reentrancy depth */
+	uint32_t			 state;	/* CORE_THREAD_* */
+	int32_t				 tid;
+	uint32_t			 in_slow;	/* sampling now */
+	int64_t				 shared_countdown;
+	uint64_t			 rng;
+	uint64_t			*scratch;	/* unwind buffers, private */
+	size_t				 scratch_len;	/* uint64_t entries */
+};
+extern __thread struct core_thread core_tls
+    __attribute__((tls_model("initial-exec")));
+
+/*
+ * Nonzero while the process tracks: attached, not disabled, not a forked
+ * child.  Read by every hook without a barrier; written rarely.
+ */
+extern volatile int core_active;
+
+/* Sample mean in bytes (0 in exact mode), copied from the header at attach. */
+extern uint64_t core_sample_mean;
+extern int core_exact;
+
+/*
+ * Usable size of a malloc block.  When the real allocator is glibc's, the
+ * size is read from the chunk header (see hooks.c); otherwise through the
+ * real malloc_usable_size.  core_glibc_malloc is set once at start.
+ */
+extern int core_glibc_malloc;
+extern size_t (*core_real_usable)(void *);
+
+static inline size_t
+core_usable_size(void *p)
+{
+	size_t	sz;
+
+	if (__builtin_expect(core_glibc_malloc, 1)) {
+		/* In-use glibc chunk: size field just below the block, low
+		 * bits PREV_INUSE(1) IS_MMAPPED(2) NON_MAIN_ARENA(4). */
+		sz = ((const size_t *)p)[-1];
+		return ((sz & ~(size_t)7) - ((sz & 2) ? 16 : 8));
+	}
+	return (core_real_usable(p));
+}
+
+/* shm.c */
+int	 shm_attach_env(void);
+int	 shm_attach(void *base, uint64_t size, int fd);
+void	 shm_reset_data(void);
+void	*core_private_map(size_t len);
+void	 core_private_unmap(void *p, size_t len);
+uint64_t core_now(void);
+int32_t	 core_gettid(void);
+void	 core_write_stderr(const char *s);
+void	 core_set_exiting(void);
+
+/* Spinlock for private and shared 32-bit lock words (slow paths only). */
+void	 core_lock(uint32_t *lock);
+int	 core_trylock(uint32_t *lock);
+void	 core_unlock(uint32_t *lock);
+
+/* sample.c */
+struct engine_sample {
+	uint32_t	 stack;
+	double		 weight;
+	int64_t		 est_bytes;
+	int64_t		 est_count;	/* x MEMTOP_COUNT_ONE */
+};
+void	 sample_init(void);
+void	 sample_thread_release(struct core_thread *t);
+void	 sample_flush_thread(struct core_thread *t);
+void	 sample_charge(uint32_t stack, int64_t bytes, int64_t count,
+	     int64_t total_bytes, int64_t total_count, uint64_t now);
+double	 sample_weight(uint64_t size, uint64_t mean);
+void	 sample_estimate(struct engine_sample *s, uint64_t size,
+	     double weight);
+int	 engine_take(void *p, struct memtop_live_entry *e);
+void	 engine_put_back(const struct memtop_live_entry *e);
+void	 engine_on_free_taken(void *p, size_t size,
+	     const struct memtop_live_entry *e);
+int	 engine_map_add(void *p, size_t len, struct engine_sample *out);
+void	 engine_map_sub(void *p, size_t len, int count,
+	     const struct engine_sample *piece);
+
+/* maps.c */
+struct maps_range {
+	uint64_t		 start;
+	uint64_t		 end;
+	uint32_t		 sampled;
+	struct engine_sample	 s;	/* when sampled: what is left */
+};
+void	 maps_init(void);
+void	 maps_lock(void);
+void	 maps_unlock(void);
+void	 maps_on_map(void *p, size_t len, int track);
+void	 maps_on_unmap(void *p, size_t len);
+void	 maps_on_remap(void *old, size_t oldlen, void *p, size_t len,
+	     int keep_old);
+size_t	 maps_count(void);
+const struct maps_range *maps_get(size_t i);
+uint64_t maps_tracked_bytes(void);
+
+/* stacks.c */
+void	 stacks_init(void);
+void	 stacks_set_own_range(uintptr_t lo, uintptr_t hi);
+uint32_t stacks_capture(int is_mmap);
+uint32_t stacks_intern(const uint64_t *frames, size_t n, uint16_t flags);
+uint32_t stacks_hash(const uint64_t *frames, size_t n);
+
+/* modules.c */
+void	 modules_scan(void);
+void	 modules_check(void);
+void	 modules_reset(void);
+
+/* live.c */
+void	 live_init(int use_filter);
+int	 live_insert(uint64_t addr, uint64_t size, double weight,
+	     uint32_t stack, uint32_t flags);
+int	 live_remove(uint64_t addr, struct memtop_live_entry *out);
+extern uint8_t	*live_filter;	/* NULL when every free must look */
+#define LIVE_FILTER_SIZE	(64 * 1024)
+
+/* Hash of an address, shared by the shards and the filter. */
+static inline uint64_t
+live_hash(uint64_t addr)
+{
+	addr ^= addr >> 33;
+	addr *= UINT64_C(0xff51afd7ed558ccd);
+	addr ^= addr >> 33;
+	return (addr);
+}
+
+/* Nonzero when addr may be in the live table (always, without a filter). */
+static inline int
+live_maybe(uint64_t addr)
+{
+	if (live_filter == NULL)
+		return (1);
+	return (__atomic_load_n(&live_filter[live_hash(addr) &
+	    (LIVE_FILTER_SIZE - 1)], __ATOMIC_RELAXED) != 0);
+}
+
+/* ring.c */
+void	 ring_write(uint16_t type, uint64_t addr, uint64_t size,
+	     int64_t est_bytes, int64_t est_count, uint32_t stack,
+	     uint16_t flags, uint64_t now, int32_t tid);
+
+/* fork.c */
+void	 fork_init(void);
+void	 fork_thread_start(struct core_thread *t);
 
 /*
  * python.c: Python frames (see docs/design.md, "Python stacks").

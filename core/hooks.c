@@ -1,0 +1,516 @@
+/*
+ * hooks.c: the symbols libmemtop.so interposes (malloc and its family,
+ * mmap, munmap, mremap), and the bootstrap that finds the real ones.
+ *
+ * Each hook is thin: when the thread holds the reentrancy guard or the
+ * process does not track, it passes straight through; otherwise it takes
+ * the guard, calls the real function, and tells the engine (core.h) what
+ * was allocated or freed, by usable size.  The guard is held across the
+ * real call so that whatever the allocator does inside (mmap, or calling
+ * malloc itself) is not counted twice.
+ *
+ * The real functions are resolved once, early (the constructor, or the
+ * first hook called before it), with dlsym(RTLD_NEXT).  dlsym allocates:
+ * those calls are served from a small static pool, which free() recognises
+ * and ignores.
+ *
+ * This file is only in libmemtop.so; unit tests link the engine without it.
+ */
+
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP	4
+#endif
+
+#define HOOK	__attribute__((visibility("default")))
+
+static void	*(*real_malloc)(size_t);
+static void	 (*real_free)(void *);
+static void	*(*real_calloc)(size_t, size_t);
+static void	*(*real_realloc)(void *, size_t);
+static int	 (*real_posix_memalign)(void **, size_t, size_t);
+static void	*(*real_aligned_alloc)(size_t, size_t);
+static void	*(*real_memalign)(size_t, size_t);
+static void	*(*real_valloc)(size_t);
+static void	*(*real_pvalloc)(size_t);
+static void	*(*real_mmap)(void *, size_t, int, int, int, off_t);
+static int	 (*real_munmap)(void *, size_t);
+static void	*(*real_mremap)(void *, size_t, size_t, int, ...);
+
+#define HOOKS_NONE	0
+#define HOOKS_RESOLVING	1
+#define HOOKS_READY	2
+static int	 hooks_state;
+static size_t	 hooks_page = 4096;
+
+/* The bootstrap pool: what dlsym allocates before malloc is known. */
+#define HOOKS_POOL_SIZE	(64 * 1024)
+static char	 hooks_pool[HOOKS_POOL_SIZE] __attribute__((aligned(64)));
+static size_t	 hooks_pool_used;
+
+/* Nonzero when p came from the bootstrap pool. */
+static inline int
+hooks_in_pool(const void *p)
+{
+	return ((const char *)p >= hooks_pool &&
+	    (const char *)p < hooks_pool + HOOKS_POOL_SIZE);
+}
+
+/* Allocate from the bootstrap pool (zeroed, never reused); NULL if full. */
+static void *
+hooks_pool_alloc(size_t n)
+{
+	size_t	off, need;
+
+	if (n > HOOKS_POOL_SIZE)
+		goto full;
+	need = 16 + ((n + 15) & ~(size_t)15);
+	off = __atomic_fetch_add(&hooks_pool_used, need, __ATOMIC_RELAXED);
+	if (off + need > HOOKS_POOL_SIZE)
+		goto full;
+	*(size_t *)(hooks_pool + off) = n;
+	return (hooks_pool + off + 16);
+
+full:
+	errno = ENOMEM;
+	return (NULL);
+}
+
+/* Size asked for a bootstrap pool block. */
+static size_t
+hooks_pool_size(const void *p)
+{
+	return (*(const size_t *)((const char *)p - 16));
+}
+
+/* Look up the next definition of a symbol, after this library. */
+static void *
+hooks_next(const char *name)
+{
+	return (dlsym(RTLD_NEXT, name));
+}
+
+/*
+ * Resolve the real functions, then attach to the segment if the launcher
+ * gave one.  Runs once, in the constructor or in the first hook called
+ * before it; other threads arriving meanwhile wait.
+ */
+static void
+hooks_init(void)
+{
+	int	state = HOOKS_NONE;
+	long	page;
+
+	if (!__atomic_compare_exchange_n(&hooks_state, &state,
+	    HOOKS_RESOLVING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&hooks_state, __ATOMIC_ACQUIRE) !=
+		    HOOKS_READY && !core_guard_held())
+			sched_yield();
+		return;
+	}
+	core_guard_enter();
+	real_malloc = hooks_next("malloc");
+	real_free = hooks_next("free");
+	real_calloc = hooks_next("calloc");
+	real_realloc = hooks_next("realloc");
+	real_posix_memalign = hooks_next("posix_memalign");
+	real_aligned_alloc = hooks_next("aligned_alloc");
+	real_memalign = hooks_next("memalign");
+	real_valloc = hooks_next("valloc");
+	real_pvalloc = hooks_next("pvalloc");
+	real_mmap = hooks_next("mmap");
+	real_munmap = hooks_next("munmap");
+	real_mremap = hooks_next("mremap");
+	core_real_usable = hooks_next("malloc_usable_size");
+
+	/*
+	 * glibc's chunk header can be read inline only when every entry
+	 * point is glibc's own (no other allocator, no malloc debugging
+	 * library in between).
+	 */
+	core_glibc_malloc = real_malloc != NULL &&
+	    real_malloc == hooks_next("__libc_malloc") &&
+	    real_free == hooks_next("__libc_free") &&
+	    real_realloc == hooks_next("__libc_realloc") &&
+	    real_calloc == hooks_next("__libc_calloc") &&
+	    real_memalign == hooks_next("__libc_memalign");
+
+	if ((page = sysconf(_SC_PAGESIZE)) > 0)
+		hooks_page = (size_t)page;
+	__atomic_store_n(&hooks_state, HOOKS_READY, __ATOMIC_RELEASE);
+
+	if (real_malloc == NULL || real_free == NULL || real_calloc == NULL ||
+	    real_realloc == NULL || real_mmap == NULL || real_munmap == NULL ||
+	    real_mremap == NULL || core_real_usable == NULL)
+		core_write_stderr("memtop: allocator functions not found, "
+		    "not tracking\n");
+	else
+		shm_attach_env();
+	core_guard_leave();
+}
+
+/* Start as soon as the library is loaded. */
+__attribute__((constructor)) static void
+hooks_constructor(void)
+{
+	if (__atomic_load_n(&hooks_state, __ATOMIC_ACQUIRE) == HOOKS_NONE)
+		hooks_init();
+}
+
+/*
+ * The process is exiting.  Keep tracking (destructors and atexit handlers
+ * still allocate and free); only say so, and flush this thread's delta so
+ * that the flushed total is current.
+ */
+__attribute__((destructor)) static void
+hooks_destructor(void)
+{
+	if (!core_active)
+		return;
+	core_guard_enter();
+	core_set_exiting();
+	sample_flush_thread(&core_tls);
+	core_guard_leave();
+}
+
+/* Make the real functions known; nonzero when they are. */
+static inline int
+hooks_ready(void)
+{
+	if (__builtin_expect(__atomic_load_n(&hooks_state, __ATOMIC_ACQUIRE) ==
+	    HOOKS_READY, 1))
+		return (1);
+	if (!core_guard_held())
+		hooks_init();
+	return (__atomic_load_n(&hooks_state, __ATOMIC_ACQUIRE) ==
+	    HOOKS_READY);
+}
+
+/* Nonzero when this call must pass through uncounted. */
+static inline int
+hooks_bypass(struct core_thread *t)
+{
+	return (__builtin_expect(t->guard != 0 || !core_active, 0));
+}
+
+/* Round a length up to whole pages. */
+static inline size_t
+hooks_pages(size_t len)
+{
+	return ((len + hooks_page - 1) & ~(hooks_page - 1));
+}
+
+HOOK void *
+malloc(size_t n)
+{
+	struct core_thread	*t = &core_tls;
+	void			*p;
+
+	if (hooks_bypass(t)) {
+		if (!hooks_ready() || real_malloc == NULL)
+			return (hooks_pool_alloc(n));
+		if (!hooks_bypass(t))
+			return (malloc(n));	/* just attached */
+		return (real_malloc(n));
+	}
+	t->guard++;
+	p = real_malloc(n);
+	if (p != NULL)
+		engine_on_alloc(p, core_usable_size(p), 0);
+	t->guard--;
+	return (p);
+}
+
+HOOK void
+free(void *p)
+{
+	struct core_thread	*t = &core_tls;
+
+	if (p == NULL || hooks_in_pool(p))
+		return;
+	if (hooks_bypass(t)) {
+		if (real_free != NULL)
+			real_free(p);
+		return;
+	}
+	t->guard++;
+	engine_on_free(p, core_usable_size(p), 0);
+	real_free(p);
+	t->guard--;
+}
+
+HOOK void *
+calloc(size_t n, size_t m)
+{
+	struct core_thread	*t = &core_tls;
+	void			*p;
+	size_t			 total;
+
+	if (hooks_bypass(t)) {
+		if (!hooks_ready() || real_calloc == NULL) {
+			if (__builtin_mul_overflow(n, m, &total)) {
+				errno = ENOMEM;
+				return (NULL);
+			}
+			return (hooks_pool_alloc(total));
+		}
+		if (!hooks_bypass(t))
+			return (calloc(n, m));
+		return (real_calloc(n, m));
+	}
+	t->guard++;
+	p = real_calloc(n, m);
+	if (p != NULL)
+		engine_on_alloc(p, core_usable_size(p), 0);
+	t->guard--;
+	return (p);
+}
+
+/* realloc of a bootstrap pool block: move it to the real heap. */
+static void *
+hooks_realloc_pool(void *p, size_t n)
+{
+	size_t	old = hooks_pool_size(p);
+	void	*q;
+
+	if (n == 0)
+		return (NULL);
+	if ((q = malloc(n)) != NULL)
+		memcpy(q, p, old < n ? old : n);
+	return (q);
+}
+
+HOOK void *
+realloc(void *p, size_t n)
+{
+	struct core_thread		*t = &core_tls;
+	struct memtop_live_entry	 e;
+	size_t				 old = 0;
+	void				*q;
+	int				 found = 0;
+
+	if (p != NULL && hooks_in_pool(p))
+		return (hooks_realloc_pool(p, n));
+	if (hooks_bypass(t)) {
+		if (!hooks_ready() || real_realloc == NULL)
+			return (p == NULL ? hooks_pool_alloc(n) : NULL);
+		if (!hooks_bypass(t))
+			return (realloc(p, n));
+		return (real_realloc(p, n));
+	}
+	t->guard++;
+	if (p != NULL) {
+		/* Out of the live table before the block can be reused. */
+		old = core_usable_size(p);
+		found = engine_take(p, &e);
+	}
+	q = real_realloc(p, n);
+	if (q == NULL && (p == NULL || n != 0)) {
+		/* Failed: p is untouched. */
+		if (found)
+			engine_put_back(&e);
+	} else {
+		/* glibc's realloc(p, 0) frees p and returns NULL. */
+		if (p != NULL)
+			engine_on_free_taken(p, old, found ? &e : NULL);
+		if (q != NULL)
+			engine_on_alloc(q, core_usable_size(q), 0);
+	}
+	t->guard--;
+	return (q);
+}
+
+HOOK void *
+reallocarray(void *p, size_t n, size_t m)
+{
+	size_t	total;
+
+	if (__builtin_mul_overflow(n, m, &total)) {
+		errno = ENOMEM;
+		return (NULL);
+	}
+	return (realloc(p, total));
+}
+
+HOOK int
+posix_memalign(void **pp, size_t align, size_t n)
+{
+	struct core_thread	*t = &core_tls;
+	int			 r;
+
+	if (hooks_bypass(t)) {
+		if (!hooks_ready() || real_posix_memalign == NULL)
+			return (ENOMEM);
+		if (!hooks_bypass(t))
+			return (posix_memalign(pp, align, n));
+		return (real_posix_memalign(pp, align, n));
+	}
+	t->guard++;
+	r = real_posix_memalign(pp, align, n);
+	if (r == 0 && *pp != NULL)
+		engine_on_alloc(*pp, core_usable_size(*pp), 0);
+	t->guard--;
+	return (r);
+}
+
+/* The body of the aligned allocators that return the block. */
+#define HOOKS_ALIGNED(real, call, again) do {				\
+	struct core_thread	*t = &core_tls;				\
+	void			*p;					\
+									\
+	if (hooks_bypass(t)) {						\
+		if (!hooks_ready() || (real) == NULL) {			\
+			errno = ENOMEM;					\
+			return (NULL);					\
+		}							\
+		if (!hooks_bypass(t))					\
+			return (again);					\
+		return (call);						\
+	}								\
+	t->guard++;							\
+	p = (call);							\
+	if (p != NULL)							\
+		engine_on_alloc(p, core_usable_size(p), 0);		\
+	t->guard--;							\
+	return (p);							\
+} while (0)
+
+HOOK void *
+aligned_alloc(size_t align, size_t n)
+{
+	HOOKS_ALIGNED(real_aligned_alloc, real_aligned_alloc(align, n),
+	    aligned_alloc(align, n));
+}
+
+HOOK void *
+memalign(size_t align, size_t n)
+{
+	HOOKS_ALIGNED(real_memalign, real_memalign(align, n),
+	    memalign(align, n));
+}
+
+HOOK void *
+valloc(size_t n)
+{
+	HOOKS_ALIGNED(real_valloc, real_valloc(n), valloc(n));
+}
+
+HOOK void *
+pvalloc(size_t n)
+{
+	HOOKS_ALIGNED(real_pvalloc, real_pvalloc(n), pvalloc(n));
+}
+
+/* mmap before the real one is known: the system call itself. */
+static void *
+hooks_sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
+    off_t off)
+{
+	long	r;
+
+	r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+	return (r == -1 ? MAP_FAILED : (void *)r);
+}
+
+HOOK void *
+mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	struct core_thread	*t = &core_tls;
+	void			*p;
+	int			 track, saved;
+
+	if (hooks_bypass(t)) {
+		if (real_mmap == NULL)
+			return (hooks_sys_mmap(addr, len, prot, flags, fd,
+			    off));
+		return (real_mmap(addr, len, prot, flags, fd, off));
+	}
+	track = (flags & MAP_ANONYMOUS) != 0 &&
+	    (flags & MAP_TYPE) == MAP_PRIVATE;
+	t->guard++;
+	maps_lock();
+	p = real_mmap(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED) {
+		saved = errno;
+		maps_on_map(p, hooks_pages(len), track);
+		errno = saved;
+	}
+	maps_unlock();
+	t->guard--;
+	return (p);
+}
+
+HOOK void *mmap64(void *, size_t, int, int, int, off_t)
+    __attribute__((alias("mmap")));
+
+HOOK int
+munmap(void *addr, size_t len)
+{
+	struct core_thread	*t = &core_tls;
+	int			 r, saved;
+
+	if (hooks_bypass(t)) {
+		if (real_munmap == NULL)
+			return ((int)syscall(SYS_munmap, addr, len));
+		return (real_munmap(addr, len));
+	}
+	t->guard++;
+	maps_lock();
+	r = real_munmap(addr, len);
+	if (r == 0) {
+		saved = errno;
+		maps_on_unmap(addr, hooks_pages(len));
+		errno = saved;
+	}
+	maps_unlock();
+	t->guard--;
+	return (r);
+}
+
+HOOK void *
+mremap(void *old, size_t oldlen, size_t len, int flags, ...)
+{
+	struct core_thread	*t = &core_tls;
+	void			*p, *want = NULL;
+	va_list			 ap;
+	int			 saved;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		want = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (hooks_bypass(t)) {
+		if (real_mremap == NULL)
+			return ((void *)syscall(SYS_mremap, old, oldlen, len,
+			    flags, want));
+		return (real_mremap(old, oldlen, len, flags, want));
+	}
+	t->guard++;
+	maps_lock();
+	p = real_mremap(old, oldlen, len, flags, want);
+	if (p != MAP_FAILED) {
+		saved = errno;
+		maps_on_remap(old, hooks_pages(oldlen), p, hooks_pages(len),
+		    (flags & MREMAP_DONTUNMAP) != 0);
+		errno = saved;
+	}
+	maps_unlock();
+	t->guard--;
+	return (p);
+}

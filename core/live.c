@@ -1,0 +1,367 @@
+/*
+ * live.c: the table of live sampled allocations (every allocation in exact
+ * mode), so that a free finds the stack it is charged to, and so that the
+ * front end knows which address ranges to ask the kernel about.
+ *
+ * The table is split in shards by address hash (MEMTOP_SEC_LIVE_SHARDS).
+ * Each shard is an open-addressing table with linear probing and
+ * backward-shift deletion (no tombstones), its entries carved out of
+ * MEMTOP_SEC_LIVE_ARENA with a bump cursor.  A shard starts small (a big
+ * sparse table would spread writes over many pages, each costing resident
+ * memory) and doubles at 70% load; the space of an outgrown table is kept
+ * per size class and reused by the next shard that grows to that size.
+ * Every change happens under the shard's spinlock with its seq odd, so the
+ * front end can copy a shard with the seqlock protocol of shm.h.
+ *
+ * In sampled mode almost no free is of a sampled address, so a counting
+ * filter in private memory sits in front of the shards: one 8-bit counter
+ * per address hash bucket, raised on insert and lowered on removal, except
+ * that a counter that reached 255 stays there.  A free looks at its counter
+ * and locks a shard only when it is not zero.
+ *
+ * When the arena is exhausted and a shard cannot grow past its load limit,
+ * it keeps filling up to one free slot; after that a sample is not kept and
+ * live_table_full is counted.  The caller then leaves that sample out of
+ * the live aggregates (its free could not subtract it).
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "core.h"
+
+#define LIVE_FIRST_CAP	16
+#define LIVE_CLASSES	48
+#define LIVE_RECYCLE	32
+
+uint8_t			*live_filter;
+
+/*
+ * The target's own copy of each shard's table, capacity, count and lock:
+ * the copy in the segment is for the front end, and a front end that
+ * scribbles on it cannot make the target write out of bounds or hang.
+ */
+struct live_priv {
+	uint64_t	table;
+	uint64_t	capacity;
+	uint64_t	count;
+	uint32_t	lock;
+	uint32_t	pad;
+};
+static struct live_priv	*live_priv;
+static size_t		 live_priv_size;
+
+/* Outgrown tables, by log2 of their capacity; under live_recycle_lock. */
+static uint64_t		 live_recycled[LIVE_CLASSES][LIVE_RECYCLE];
+static uint32_t		 live_nrecycled[LIVE_CLASSES];
+static uint32_t		 live_recycle_lock;
+
+/* Set up the filter (sampled mode) and forget recycled space. */
+void
+live_init(int use_filter)
+{
+	if (use_filter) {
+		if (live_filter == NULL)
+			live_filter = core_private_map(LIVE_FILTER_SIZE);
+		else
+			memset(live_filter, 0, LIVE_FILTER_SIZE);
+		/* Without a filter every free looks: slower, still right. */
+	} else if (live_filter != NULL) {
+		core_private_unmap(live_filter, LIVE_FILTER_SIZE);
+		live_filter = NULL;
+	}
+	memset(live_nrecycled, 0, sizeof live_nrecycled);
+	live_recycle_lock = 0;
+
+	if (live_priv != NULL)
+		core_private_unmap(live_priv, live_priv_size);
+	live_priv_size = core_shm.nshards * sizeof *live_priv;
+	live_priv = core_private_map(live_priv_size);
+	if (live_priv == NULL)
+		core_disable("no memory for the live table");
+}
+
+/* The shard an address hash belongs to. */
+static struct memtop_live_shard *
+live_shard(uint64_t h)
+{
+	return (&core_shm.shards[((h >> 32) * core_shm.nshards) >> 32]);
+}
+
+/* log2 of a power of two. */
+static unsigned int
+live_log2(uint64_t v)
+{
+	return ((unsigned int)__builtin_ctzll(v));
+}
+
+/*
+ * Get room for a table of cap entries, zeroed: recycled space of that size
+ * if there is some, else fresh arena space.  Returns the first entry's
+ * index, or UINT64_MAX when the arena is exhausted.
+ */
+static uint64_t
+live_table_alloc(uint64_t cap)
+{
+	struct memtop_global	*glob = core_shm.glob;
+	unsigned int		 c = live_log2(cap);
+	uint64_t		 first = UINT64_MAX, used;
+
+	if (c < LIVE_CLASSES) {
+		core_lock(&live_recycle_lock);
+		if (live_nrecycled[c] > 0)
+			first = live_recycled[c][--live_nrecycled[c]];
+		core_unlock(&live_recycle_lock);
+		if (first != UINT64_MAX) {
+			memset(&core_shm.arena[first], 0,
+			    cap * sizeof(struct memtop_live_entry));
+			return (first);
+		}
+	}
+	used = __atomic_load_n(&glob->live_arena_used, __ATOMIC_RELAXED);
+	do {
+		if (cap > core_shm.arena_cap || used > core_shm.arena_cap - cap)
+			return (UINT64_MAX);
+	} while (!__atomic_compare_exchange_n(&glob->live_arena_used, &used,
+	    used + cap, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return (used);	/* fresh memfd pages read as zero */
+}
+
+/* Keep an outgrown table's space for the next table of its size. */
+static void
+live_table_recycle(uint64_t first, uint64_t cap)
+{
+	unsigned int	c = live_log2(cap);
+
+	if (c >= LIVE_CLASSES)
+		return;
+	core_lock(&live_recycle_lock);
+	if (live_nrecycled[c] < LIVE_RECYCLE)
+		live_recycled[c][live_nrecycled[c]++] = first;
+	core_unlock(&live_recycle_lock);
+}
+
+/* Put an entry in a table known to have a free slot (no duplicates). */
+static void
+live_put(struct memtop_live_entry *tab, uint64_t cap,
+    const struct memtop_live_entry *e)
+{
+	uint64_t	i = live_hash(e->addr) & (cap - 1);
+
+	while (tab[i].addr != 0)
+		i = (i + 1) & (cap - 1);
+	tab[i] = *e;
+}
+
+/* The private state of a shard. */
+static struct live_priv *
+live_priv_of(struct memtop_live_shard *sh)
+{
+	return (&live_priv[sh - core_shm.shards]);
+}
+
+/* Publish a shard's private state for the front end. */
+static void
+live_publish(struct memtop_live_shard *sh, const struct live_priv *lp)
+{
+	sh->table = lp->table;
+	sh->capacity = lp->capacity;
+	sh->count = (uint32_t)lp->count;
+}
+
+/* Double a shard's table; 0 on success.  Called with seq odd. */
+static int
+live_grow(struct live_priv *sh)
+{
+	struct memtop_live_entry	*old, *tab;
+	uint64_t			 ocap = sh->capacity, ncap, first, i;
+
+	ncap = ocap == 0 ? LIVE_FIRST_CAP : ocap * 2;
+	if ((first = live_table_alloc(ncap)) == UINT64_MAX)
+		return (-1);
+	tab = &core_shm.arena[first];
+	if (ocap != 0) {
+		old = &core_shm.arena[sh->table];
+		for (i = 0; i < ocap; i++) {
+			if (old[i].addr != 0)
+				live_put(tab, ncap, &old[i]);
+		}
+		live_table_recycle(sh->table, ocap);
+	}
+	sh->table = first;
+	sh->capacity = ncap;
+	return (0);
+}
+
+/* Start changing a shard: lock it and make its seq odd. */
+static void
+live_begin(struct memtop_live_shard *sh)
+{
+	core_lock(&live_priv[sh - core_shm.shards].lock);
+	__atomic_store_n(&sh->seq, sh->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+/* Done changing a shard: seq even again, unlock. */
+static void
+live_end(struct memtop_live_shard *sh)
+{
+	__atomic_store_n(&sh->seq, sh->seq + 1, __ATOMIC_RELEASE);
+	core_unlock(&live_priv[sh - core_shm.shards].lock);
+}
+
+/*
+ * Remove the entry at slot i of a table by shifting back the entries of
+ * its probe run that may move up, so no tombstone is needed.
+ */
+static void
+live_delete_at(struct memtop_live_entry *tab, uint64_t cap, uint64_t i)
+{
+	uint64_t	j = i, k, mask = cap - 1;
+
+	for (;;) {
+		j = (j + 1) & mask;
+		if (tab[j].addr == 0)
+			break;
+		k = live_hash(tab[j].addr) & mask;
+		/* Move j to i unless its home k lies cyclically in (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		tab[i] = tab[j];
+		i = j;
+	}
+	memset(&tab[i], 0, sizeof tab[i]);
+}
+
+/* Raise the filter counter of an address (saturates at 255). */
+static void
+live_filter_up(uint64_t h)
+{
+	uint8_t	*c, v;
+
+	if (live_filter == NULL)
+		return;
+	c = &live_filter[h & (LIVE_FILTER_SIZE - 1)];
+	v = __atomic_load_n(c, __ATOMIC_RELAXED);
+	while (v != 255 && !__atomic_compare_exchange_n(c, &v, v + 1, 1,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* Lower the filter counter of an address, unless it saturated. */
+static void
+live_filter_down(uint64_t h)
+{
+	uint8_t	*c, v;
+
+	if (live_filter == NULL)
+		return;
+	c = &live_filter[h & (LIVE_FILTER_SIZE - 1)];
+	v = __atomic_load_n(c, __ATOMIC_RELAXED);
+	while (v != 255 && v != 0 && !__atomic_compare_exchange_n(c, &v,
+	    v - 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/*
+ * Keep a live sample.  Returns 0 when kept, -1 when the table is full (the
+ * sample is counted in live_table_full).  An entry already at the same
+ * address is stale (its free was not seen): it is replaced, and its stack
+ * gives back what it was charged.
+ */
+int
+live_insert(uint64_t addr, uint64_t size, double weight, uint32_t stack,
+    uint32_t flags)
+{
+	struct memtop_live_entry	 e, stale, *tab;
+	struct memtop_live_shard	*sh;
+	struct live_priv		*lp;
+	struct engine_sample		 s;
+	uint64_t			 h = live_hash(addr), i, cap;
+	int				 replaced = 0;
+
+	if (addr == 0 || live_priv == NULL)
+		return (-1);
+	e.addr = addr;
+	e.size = size;
+	e.weight = weight;
+	e.stack = stack;
+	e.flags = flags;
+	sh = live_shard(h);
+	lp = live_priv_of(sh);
+
+	live_begin(sh);
+	if (lp->capacity == 0 || (lp->count + 1) * 10 > lp->capacity * 7) {
+		if (live_grow(lp) != 0 && lp->count + 1 >= lp->capacity) {
+			live_end(sh);
+			__atomic_add_fetch(&core_shm.glob->live_table_full, 1,
+			    __ATOMIC_RELAXED);
+			return (-1);
+		}
+	}
+	tab = &core_shm.arena[lp->table];
+	cap = lp->capacity;
+	for (i = h & (cap - 1); tab[i].addr != 0; i = (i + 1) & (cap - 1)) {
+		if (tab[i].addr == addr) {
+			stale = tab[i];
+			replaced = 1;
+			break;
+		}
+	}
+	tab[i] = e;
+	if (!replaced)
+		lp->count++;
+	live_publish(sh, lp);
+	live_end(sh);
+
+	if (!replaced)
+		live_filter_up(h);
+	else {
+		/* Give back what the stale entry was charged. */
+		sample_estimate(&s, stale.size, stale.weight);
+		sample_charge(stale.stack, -s.est_bytes, -s.est_count, 0, 0,
+		    core_now());
+	}
+	return (0);
+}
+
+/*
+ * Take the entry for addr out of the table.  Returns 1 and fills *out when
+ * it was there, 0 otherwise.
+ */
+int
+live_remove(uint64_t addr, struct memtop_live_entry *out)
+{
+	struct memtop_live_entry	*tab;
+	struct memtop_live_shard	*sh;
+	struct live_priv		*lp;
+	uint64_t			 h = live_hash(addr), i, cap;
+
+	if (live_priv == NULL)
+		return (0);
+	sh = live_shard(h);
+	lp = live_priv_of(sh);
+	core_lock(&lp->lock);
+	cap = lp->capacity;
+	if (cap == 0 || lp->count == 0) {
+		core_unlock(&lp->lock);
+		return (0);
+	}
+	tab = &core_shm.arena[lp->table];
+	for (i = h & (cap - 1); tab[i].addr != addr; i = (i + 1) & (cap - 1)) {
+		if (tab[i].addr == 0) {
+			core_unlock(&lp->lock);
+			return (0);
+		}
+	}
+	*out = tab[i];
+	__atomic_store_n(&sh->seq, sh->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	live_delete_at(tab, cap, i);
+	lp->count--;
+	live_publish(sh, lp);
+	live_end(sh);
+	live_filter_down(h);
+	return (1);
+}

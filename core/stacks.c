@@ -1,0 +1,341 @@
+/*
+ * stacks.c: the callstack of a sampled allocation, interned once in the
+ * shared stack table.
+ *
+ * A sample is unwound with libunwind's unw_backtrace into a per-thread
+ * scratch buffer, the tracker's own frames (the leading run of return
+ * addresses inside libmemtop.so) are dropped, python_merge() replaces
+ * CPython eval-loop frames by the Python frames they run, and the result is
+ * looked up in MEMTOP_SEC_STACK_INDEX, an open-addressing table of stack ids
+ * keyed by a hash of the frames.
+ *
+ * Interning is lock-free: a thread that finds an empty index slot reserves
+ * an id (glob->stack_count) and room for its frames (glob->frames_used),
+ * writes the record, claims the slot by compare-and-swap, and only then
+ * sets MEMTOP_STACK_READY with a release store.  A thread that loses the
+ * race for a slot waits for the winner's record to be ready and compares;
+ * its own record is never published (a wasted id, skipped by readers).
+ * When the table is full or unwinding fails, the sample is charged to
+ * stack 0 and counted.
+ */
+
+#include "config.h"
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include <link.h>
+#include <sched.h>
+#include <string.h>
+
+#include "core.h"
+
+#define STACKS_SLACK		32	/* own frames and a margin */
+#define STACKS_SMALL		64	/* frames on the stack, no scratch */
+#define STACKS_READY_SPINS	(1 << 20)
+
+static uint32_t		stacks_max;	/* header.max_frames */
+static uintptr_t	stacks_own_lo;	/* libmemtop.so's mapped range */
+static uintptr_t	stacks_own_hi;
+
+/*
+ * Fallbacks for python.c, so that the library links without it: no Python,
+ * native frames copied as they are.
+ */
+__attribute__((weak)) void
+python_init(void)
+{
+}
+
+/* Copy the native frames (the weak fallback of python.c's merge). */
+__attribute__((weak)) size_t
+python_merge(const uintptr_t *ips, size_t nips, int is_mmap, uint64_t *out,
+    size_t max, uint16_t *flags)
+{
+	size_t	i;
+
+	if (nips > max)
+		nips = max;
+	for (i = 0; i < nips; i++)
+		out[i] = ips[i];
+	return (nips);
+}
+
+/* Nothing to do in a forked child without python.c. */
+__attribute__((weak)) void
+python_fork_child(void)
+{
+}
+
+/* dl_iterate_phdr callback: the range of the object holding this code. */
+static int
+stacks_find_own(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t	me = (uintptr_t)arg, lo = UINTPTR_MAX, hi = 0, a;
+	int		i, found = 0;
+
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		if (info->dlpi_phdr[i].p_type != PT_LOAD)
+			continue;
+		a = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+		if (a < lo)
+			lo = a;
+		if (a + info->dlpi_phdr[i].p_memsz > hi)
+			hi = a + info->dlpi_phdr[i].p_memsz;
+		if (me >= a && me < a + info->dlpi_phdr[i].p_memsz)
+			found = 1;
+	}
+	if (!found)
+		return (0);
+	stacks_own_lo = lo;
+	stacks_own_hi = hi;
+	return (1);
+}
+
+/*
+ * Set the range whose leading frames are the tracker's own (unit tests,
+ * where the engine is linked into the test program, set it empty).
+ */
+void
+stacks_set_own_range(uintptr_t lo, uintptr_t hi)
+{
+	stacks_own_lo = lo;
+	stacks_own_hi = hi;
+}
+
+/*
+ * Find libmemtop.so's own code, and warm libunwind up: its first unwind on
+ * a process allocates and is slow.  Called at attach with the guard held.
+ */
+void
+stacks_init(void)
+{
+	void	*ips[8];
+
+	stacks_max = core_shm.hdr->max_frames;
+	stacks_own_lo = stacks_own_hi = 0;
+	dl_iterate_phdr(stacks_find_own, (void *)(uintptr_t)stacks_init);
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	unw_backtrace(ips, 8);
+}
+
+/* Hash a run of frames (and nothing else) to 32 bits. */
+uint32_t
+stacks_hash(const uint64_t *frames, size_t n)
+{
+	uint64_t	h = UINT64_C(0xcbf29ce484222325) ^ n;
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		h ^= frames[i];
+		h *= UINT64_C(0x100000001b3);
+		h ^= h >> 29;
+	}
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	return ((uint32_t)h);
+}
+
+/* Reserve a stack id below the table's capacity; 0 when full. */
+static uint32_t
+stacks_reserve_id(void)
+{
+	struct memtop_global	*glob = core_shm.glob;
+	uint32_t		 n;
+
+	n = __atomic_load_n(&glob->stack_count, __ATOMIC_RELAXED);
+	do {
+		if ((uint64_t)n + 1 >= core_shm.stacks_cap)
+			return (0);
+	} while (!__atomic_compare_exchange_n(&glob->stack_count, &n, n + 1,
+	    1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return (n + 1);
+}
+
+/* Reserve n frames; the index of the first, or UINT64_MAX when full. */
+static uint64_t
+stacks_reserve_frames(size_t n)
+{
+	struct memtop_global	*glob = core_shm.glob;
+	uint64_t		 used;
+
+	used = __atomic_load_n(&glob->frames_used, __ATOMIC_RELAXED);
+	do {
+		if (n > core_shm.frames_cap || used > core_shm.frames_cap - n)
+			return (UINT64_MAX);
+	} while (!__atomic_compare_exchange_n(&glob->frames_used, &used,
+	    used + n, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return (used);
+}
+
+/*
+ * Wait until stack id's record is published (its writer is between
+ * claiming the index slot and its release store).  Nonzero when ready.
+ */
+static int
+stacks_wait_ready(uint32_t id)
+{
+	uint32_t	spins;
+
+	for (spins = 0; spins < STACKS_READY_SPINS; spins++) {
+		if (__atomic_load_n(&core_shm.stacks[id].flags,
+		    __ATOMIC_ACQUIRE) & MEMTOP_STACK_READY)
+			return (1);
+		if (spins < 64)
+			__builtin_ia32_pause();
+		else
+			sched_yield();
+	}
+	return (0);
+}
+
+/* Nonzero when the published stack id holds exactly these frames. */
+static int
+stacks_same(uint32_t id, uint32_t h, const uint64_t *frames, size_t n,
+    uint16_t flags)
+{
+	const struct memtop_stack	*st = &core_shm.stacks[id];
+
+	if (st->hash != h || st->nframes != n ||
+	    (st->flags & ~MEMTOP_STACK_READY) != flags)
+		return (0);
+	if (st->frame_idx > core_shm.frames_cap ||
+	    n > core_shm.frames_cap - st->frame_idx)
+		return (0);
+	return (memcmp(&core_shm.frames[st->frame_idx], frames,
+	    n * sizeof *frames) == 0);
+}
+
+/*
+ * Intern a stack: its id in the table, added if new.  flags are
+ * MEMTOP_STACK_* bits (not READY).  Returns 0, the catch-all stack, when
+ * the table or the frame space is full.
+ */
+uint32_t
+stacks_intern(const uint64_t *frames, size_t n, uint16_t flags)
+{
+	struct memtop_global	*glob = core_shm.glob;
+	struct memtop_stack	*st;
+	uint64_t		 mask = core_shm.stack_index_cap - 1, probe;
+	uint64_t		 fidx;
+	uint32_t		 h, id, mine = 0, *slot;
+
+	if (n > UINT16_MAX)
+		n = UINT16_MAX;
+	flags &= ~MEMTOP_STACK_READY;
+	h = stacks_hash(frames, n) ^ flags;
+	for (probe = 0; probe <= mask; probe++) {
+		slot = &core_shm.stack_index[(h + probe) & mask];
+		id = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+		if (id == 0) {
+			if (mine == 0) {
+				if ((mine = stacks_reserve_id()) == 0)
+					goto full;
+				if ((fidx = stacks_reserve_frames(n)) ==
+				    UINT64_MAX)
+					goto full;
+				memcpy(&core_shm.frames[fidx], frames,
+				    n * sizeof *frames);
+				st = &core_shm.stacks[mine];
+				st->frame_idx = (uint32_t)fidx;
+				st->nframes = (uint16_t)n;
+				st->hash = h;
+				st->pad = 0;
+				__atomic_store_n(&st->flags, flags,
+				    __ATOMIC_RELAXED);
+			}
+			if (__atomic_compare_exchange_n(slot, &id, mine, 0,
+			    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				__atomic_store_n(&core_shm.stacks[mine].flags,
+				    flags | MEMTOP_STACK_READY,
+				    __ATOMIC_RELEASE);
+				modules_check();
+				return (mine);
+			}
+			/* Lost the slot: id is the winner's. */
+		}
+		if (id >= core_shm.stacks_cap || !stacks_wait_ready(id))
+			continue;
+		if (stacks_same(id, h, frames, n, flags))
+			return (id);
+	}
+
+full:
+	__atomic_add_fetch(&glob->stack_table_full, 1, __ATOMIC_RELAXED);
+	return (0);
+}
+
+/* Get the thread's scratch buffer of at least len entries, or NULL. */
+static uint64_t *
+stacks_scratch(struct core_thread *t, size_t len)
+{
+	size_t	bytes;
+
+	if (t->scratch != NULL && t->scratch_len >= len)
+		return (t->scratch);
+	if (t->scratch != NULL)
+		core_private_unmap(t->scratch, t->scratch_len * sizeof(uint64_t));
+	bytes = (len * sizeof(uint64_t) + 4095) & ~(size_t)4095;
+	t->scratch = core_private_map(bytes);
+	t->scratch_len = t->scratch != NULL ? bytes / sizeof(uint64_t) : 0;
+	return (t->scratch);
+}
+
+/*
+ * The stack of the allocation being made: unwind, drop the tracker's own
+ * frames, merge Python frames, intern.  is_mmap is nonzero for a direct
+ * mmap.  Returns the stack id (0 when it could not get one).
+ */
+uint32_t
+stacks_capture(int is_mmap)
+{
+	struct core_thread	*t = &core_tls;
+	uint64_t		 small_ips[STACKS_SMALL + STACKS_SLACK];
+	uint64_t		 small_out[STACKS_SMALL];
+	uint64_t		*ips, *out, *scratch;
+	size_t			 max = stacks_max, cap, skip, nips, m;
+	uint16_t		 flags = 0;
+	int			 n;
+
+	cap = max + STACKS_SLACK;
+	if (t->slot != NULL &&
+	    (scratch = stacks_scratch(t, cap + max)) != NULL) {
+		ips = scratch;
+		out = scratch + cap;
+	} else {
+		/* Threads past their exit handlers keep no scratch. */
+		if (max > STACKS_SMALL)
+			max = STACKS_SMALL;
+		cap = max + STACKS_SLACK;
+		ips = small_ips;
+		out = small_out;
+	}
+
+	n = unw_backtrace((void **)ips, (int)cap);
+	if (n <= 0)
+		goto fail;
+	for (skip = 0; skip < (size_t)n; skip++) {
+		if (ips[skip] < stacks_own_lo || ips[skip] >= stacks_own_hi)
+			break;
+	}
+	nips = (size_t)n - skip;
+	if (nips == 0)
+		goto fail;
+	m = python_merge((const uintptr_t *)(ips + skip), nips, is_mmap, out,
+	    max, &flags);
+	if (m == 0)
+		goto fail;
+	if ((size_t)n == cap || nips > max ||
+	    (m == max && (flags & MEMTOP_STACK_PYTHON))) {
+		flags |= MEMTOP_STACK_TRUNCATED;
+		__atomic_add_fetch(&core_shm.glob->frames_truncated, 1,
+		    __ATOMIC_RELAXED);
+	}
+	return (stacks_intern(out, m, flags));
+
+fail:
+	__atomic_add_fetch(&core_shm.glob->unwind_failures, 1,
+	    __ATOMIC_RELAXED);
+	return (0);
+}
