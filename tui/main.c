@@ -1,0 +1,401 @@
+/*
+ * main.c: memtop's command line, and the report mode.
+ *
+ *	memtop [options] [--] COMMAND [ARGS]
+ *
+ * Options stop at the first word that is not one, so that the command's
+ * own options need no "--".  Every user error is one line on stderr
+ * starting with "memtop: " and a non-zero exit: 2 for a bad command line,
+ * 127 for a command not found, 126 for one that cannot be executed, 1 for
+ * anything else.  Once the target runs, memtop's exit status is the
+ * target's (128 + N when it was killed by signal N).
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tui.h"
+
+#ifndef MEMTOP_PKGLIBDIR
+#define MEMTOP_PKGLIBDIR "/usr/local/lib/memtop"
+#endif
+
+/* Polls of the target per second in report mode. */
+#define MAIN_POLL_MS	100
+
+struct options	options;
+
+/* Long options without a short form. */
+enum {
+	OPT_REPORT = 256,
+	OPT_EXACT,
+	OPT_SAMPLE_BYTES,
+	OPT_TOP,
+	OPT_BREAK_AT,
+	OPT_EXIT_WITH_TARGET,
+	OPT_PYTHON_ALLOCATORS,
+	OPT_PYMALLOC,
+	OPT_NO_PYTHON,
+};
+
+static const struct option main_longopts[] = {
+	{ "report", optional_argument, NULL, OPT_REPORT },
+	{ "output", required_argument, NULL, 'o' },
+	{ "exact", no_argument, NULL, OPT_EXACT },
+	{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "break-at", required_argument, NULL, OPT_BREAK_AT },
+	{ "delay", required_argument, NULL, 'd' },
+	{ "exit-with-target", no_argument, NULL, OPT_EXIT_WITH_TARGET },
+	{ "python-allocators", no_argument, NULL, OPT_PYTHON_ALLOCATORS },
+	{ "pymalloc", required_argument, NULL, OPT_PYMALLOC },
+	{ "no-python", no_argument, NULL, OPT_NO_PYTHON },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Print the help text. */
+static void
+main_help(FILE *f)
+{
+	fprintf(f,
+"usage: memtop [options] [--] COMMAND [ARGS...]\n"
+"\n"
+"Run COMMAND with its memory tracked, and show what it allocates: the\n"
+"allocated, resident and swapped memory over time, and the callstacks\n"
+"holding the most memory.\n"
+"\n"
+"Output:\n"
+"  --report[=text|json]    run to the end, then print a report (default text)\n"
+"  -o, --output FILE       write the report to FILE instead of stdout\n"
+"  --top N                 stacks in the report (default %d, 0 = all)\n"
+"\n"
+"Tracking:\n"
+"  --exact                 record every allocation (slower; no sampling)\n"
+"  --sample-bytes SIZE     mean bytes between samples (default %dK);\n"
+"                          SIZE takes K, M, G suffixes\n"
+"  --break-at SIZE         stop the target when allocated memory reaches SIZE\n"
+"                          (in report mode: note it and let it run on)\n"
+"  --no-python             do not record Python frames\n"
+"  --python-allocators     charge each Python object to its own line\n"
+"  --pymalloc=off|on       off: run Python with PYTHONMALLOC=malloc\n"
+"\n"
+"Live view:\n"
+"  -d, --delay TENTHS      refresh interval in tenths of a second (default 1)\n"
+"  --exit-with-target      quit as soon as the target exits\n"
+"\n"
+"Other:\n"
+"  -v, --verbose           log memtop's own debugging to memtop-PID.log\n"
+"  -h, --help              print this help and exit\n"
+"  -V, --version           print the version and exit\n"
+"\n"
+"Ctrl-C reaches the target, and the report is still printed; memtop exits\n"
+"with the target's status (128 + N if it was killed by signal N).\n",
+	    MEMTOP_DEFAULT_TOP, MEMTOP_DEFAULT_SAMPLE_BYTES / 1024);
+}
+
+/* Report a command-line error and exit 2. */
+static __dead void
+main_usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("memtop: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see memtop --help)\n", stderr);
+	exit(2);
+}
+
+/* Parse a size option or exit. */
+static uint64_t
+main_size(const char *opt, const char *arg)
+{
+	const char	*errstr;
+	uint64_t	 v;
+
+	if (format_parse_size(arg, &v, &errstr) != 0)
+		main_usage_error("%s %s: %s", opt, arg, errstr);
+	return (v);
+}
+
+/* Parse a whole number in [min, max] or exit. */
+static u_int
+main_number(const char *opt, const char *arg, u_int min, u_int max)
+{
+	char		*end;
+	unsigned long	 v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (*arg == '\0' || *arg == '-' || *end != '\0' || errno != 0 ||
+	    v < min || v > max)
+		main_usage_error("%s %s: expected a whole number from %u to %u",
+		    opt, arg, min, max);
+	return ((u_int)v);
+}
+
+/* Parse the command line into options; exits on error. */
+static void
+main_parse(int argc, char **argv, struct options *o)
+{
+	int	 ch, have_sample = 0;
+
+	memset(o, 0, sizeof *o);
+	o->sample_bytes = MEMTOP_DEFAULT_SAMPLE_BYTES;
+	o->top = MEMTOP_DEFAULT_TOP;
+	o->delay = 1;
+	o->max_frames = MEMTOP_DEFAULT_MAX_FRAMES;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:d:ho:vV", main_longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case OPT_REPORT:
+			if (optarg == NULL || strcmp(optarg, "text") == 0)
+				o->report = OPTIONS_REPORT_TEXT;
+			else if (strcmp(optarg, "json") == 0)
+				o->report = OPTIONS_REPORT_JSON;
+			else
+				main_usage_error("--report=%s: expected text "
+				    "or json", optarg);
+			break;
+		case 'o':
+			if (*optarg == '\0')
+				main_usage_error("-o: empty file name");
+			o->output = optarg;
+			break;
+		case OPT_EXACT:
+			o->exact = 1;
+			break;
+		case OPT_SAMPLE_BYTES:
+			o->sample_bytes = main_size("--sample-bytes", optarg);
+			have_sample = 1;
+			break;
+		case OPT_TOP:
+			o->top = main_number("--top", optarg, 0, 1000000);
+			break;
+		case OPT_BREAK_AT:
+			o->break_at = main_size("--break-at", optarg);
+			break;
+		case 'd':
+			o->delay = main_number("--delay", optarg, 1, 600);
+			break;
+		case OPT_EXIT_WITH_TARGET:
+			o->exit_with_target = 1;
+			break;
+		case OPT_PYTHON_ALLOCATORS:
+			o->python_allocators = 1;
+			break;
+		case OPT_PYMALLOC:
+			if (strcmp(optarg, "off") == 0)
+				o->pymalloc = OPTIONS_PYMALLOC_OFF;
+			else if (strcmp(optarg, "on") == 0)
+				o->pymalloc = OPTIONS_PYMALLOC_ON;
+			else
+				main_usage_error("--pymalloc=%s: expected off "
+				    "or on", optarg);
+			break;
+		case OPT_NO_PYTHON:
+			o->no_python = 1;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			main_help(stdout);
+			exit(0);
+		case 'V':
+			printf("memtop %s\n", PACKAGE_VERSION);
+			exit(0);
+		case ':':
+			main_usage_error("%s needs a value", argv[optind - 1]);
+		default:
+			if (optopt != 0 && optopt < 256)
+				main_usage_error("unknown option -%c", optopt);
+			main_usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (o->exact && have_sample)
+		main_usage_error("--exact and --sample-bytes cannot be used "
+		    "together");
+	if (o->no_python && o->python_allocators)
+		main_usage_error("--no-python and --python-allocators cannot be "
+		    "used together");
+	if (o->sample_bytes > (UINT64_C(1) << 40))
+		main_usage_error("--sample-bytes: at most 1T");
+	if (optind >= argc)
+		main_usage_error("no command to run");
+	o->argc = argc - optind;
+	o->argv = argv + optind;
+}
+
+/* Say why the target is not tracked, once, on stderr. */
+static void
+main_untracked(struct launch *l, struct model *m)
+{
+	const char	*name = options.argv[0];
+
+	if (l->untracked) {
+		fprintf(stderr, "memtop: %s; reporting resident and swapped "
+		    "memory only\n", l->untracked_why);
+		return;
+	}
+	if (!m->attached)
+		fprintf(stderr, "memtop: the tracking library was not loaded "
+		    "in %s; reporting resident and swapped memory only\n", name);
+	else if (m->glob.state & MEMTOP_ST_DISABLED)
+		fprintf(stderr, "memtop: tracking stopped in %s: %s\n", name,
+		    m->glob.disabled_reason);
+}
+
+/* Poll the target once: its status, the segment, the model. */
+static void
+main_poll(struct launch *l, struct segment *seg, struct model *m)
+{
+	struct procfs_status	st;
+
+	if (l->exited || procfs_read_status(l->pid, &st) != 0)
+		st.valid = 0;
+	model_update(m, &st, segment_resident(seg), format_now_ns());
+}
+
+/* Tell the user a break was hit (report mode has no view to stop in). */
+static void
+main_break(struct model *m)
+{
+	char	a[FORMAT_SIZE_LEN], b[FORMAT_SIZE_LEN];
+
+	fprintf(stderr, "memtop: break: allocated memory reached %s "
+	    "(threshold %s) in stack %u; the program runs on\n",
+	    format_size(a, sizeof a, (int64_t)m->brk.allocated),
+	    format_size(b, sizeof b, (int64_t)m->brk.bytes), m->brk.stack);
+}
+
+/*
+ * Report mode: run the command to its end while polling, then print the
+ * report.  Returns memtop's exit status.
+ */
+int
+main_report(struct options *o)
+{
+	struct launch		 l;
+	struct segment		 seg;
+	struct segment_config	 cfg;
+	struct reader		 r;
+	struct symbols		*sy;
+	struct model		 m;
+	struct report		 rp;
+	FILE			*out = stdout;
+	char			*library = NULL, *cause = NULL;
+	int			 code, event, said_break = 0;
+
+	memset(&l, 0, sizeof l);
+	l.sigfd = -1;
+
+	/* Check everything the user can get wrong before starting. */
+	if (o->output != NULL) {
+		out = fopen(o->output, "w");
+		if (out == NULL) {
+			fprintf(stderr, "memtop: cannot write %s: %s\n",
+			    o->output, strerror(errno));
+			return (1);
+		}
+	}
+	if ((code = launch_resolve(&l, o->argv[0], &cause)) != 0) {
+		fprintf(stderr, "memtop: %s\n", cause);
+		return (code);
+	}
+	if (!l.untracked) {
+		if (launch_find_library(MEMTOP_PKGLIBDIR, &library,
+		    &cause) != 0) {
+			fprintf(stderr, "memtop: %s\n", cause);
+			return (1);
+		}
+		l.library = library;
+	}
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.sample_mean = o->exact ? 0 : o->sample_bytes;
+	cfg.max_frames = o->max_frames;
+	if (o->exact)
+		cfg.config |= MEMTOP_CFG_EXACT;
+	if (o->python_allocators)
+		cfg.config |= MEMTOP_CFG_PYALLOC;
+	if (o->no_python)
+		cfg.config |= MEMTOP_CFG_NOPYTHON;
+	if (segment_create(&seg, &cfg, &cause) != 0)
+		fatalx("%s", cause);
+	if (reader_attach(&r, seg.base, seg.size, &cause) != 0)
+		fatalx("segment: %s", cause);
+	if (o->break_at != 0)
+		reader_arm_break(&r, o->break_at);
+	sy = symbols_create(&r);
+
+	if ((code = launch_start(&l, &seg, o, &cause)) != 0) {
+		fprintf(stderr, "memtop: %s\n", cause);
+		return (code);
+	}
+	model_init(&m, &r, sy, l.start_ns);
+
+	for (;;) {
+		main_poll(&l, &seg, &m);
+		event = launch_poll(&l, MAIN_POLL_MS);
+		if (event == LAUNCH_EVENT_EXITED)
+			break;
+		if (event == LAUNCH_EVENT_STOPPED) {
+			main_poll(&l, &seg, &m);
+			if (m.brk.hit && !said_break) {
+				said_break = 1;
+				main_break(&m);
+				launch_resume(&l);
+			}
+		}
+	}
+	main_poll(&l, &seg, &m);
+	model_final(&m, &l.rusage, l.end_ns);
+
+	memset(&rp, 0, sizeof rp);
+	rp.opts = o;
+	rp.launch = &l;
+	rp.model = &m;
+	rp.tracked = !l.untracked && m.attached;
+	main_untracked(&l, &m);
+	if (report_write(&rp, out) != 0)
+		fprintf(stderr, "memtop: writing the report: %s\n",
+		    strerror(errno));
+	if (out != stdout)
+		fclose(out);
+
+	code = launch_exit_code(&l);
+	model_free(&m);
+	symbols_free(sy);
+	reader_close(&r);
+	segment_destroy(&seg);
+	free(library);
+	return (code);
+}
+
+int
+main(int argc, char **argv)
+{
+	main_parse(argc, argv, &options);
+	if (options.verbose)
+		log_open("memtop");
+	/* Until the live view exists, every run is a report. */
+	if (options.report == OPTIONS_REPORT_NONE)
+		options.report = OPTIONS_REPORT_TEXT;
+	return (main_report(&options));
+}

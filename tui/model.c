@@ -1,0 +1,495 @@
+/*
+ * model.c: what memtop knows about the run, for the report and the views.
+ *
+ * model_update() is called once per poll: it reads the exact counters and
+ * the global record, picks up new stacks (their frames copied once: ready
+ * records never change), refreshes every stack's aggregate (applying the
+ * peak_epoch rule, in reader.c), drains the event ring, and appends a point
+ * to the time series.
+ *
+ * Three lines: allocated (the tracker's exact counters), resident and
+ * swapped (from /proc/PID/status).  The target's own pages of the shared
+ * segment are counted by the kernel in its resident memory (RssShmem); they
+ * are memtop's, not the program's, so they are taken out.
+ *
+ * The time series keeps every point of the last MODEL_RECENT polls, and
+ * older points folded into at most MODEL_BUCKETS buckets of min, max and
+ * last; when the buckets are full, neighbours merge and the bucket width
+ * doubles.  Memory is fixed: model_series_memory() bytes, whatever the
+ * length of the run (so zero bytes more per hour); resolution of old
+ * history halves each time the run's length doubles past MODEL_BUCKETS
+ * seconds.
+ *
+ * Per stack: live bytes and count, bytes and count at the last peak, total
+ * bytes and count, growth over the last MODEL_GROWTH_WINDOW seconds (from a
+ * small per-second history), and the resolved frames (on demand, cached).
+ * Nothing here knows about curses.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui.h"
+
+#define MODEL_NS	UINT64_C(1000000000)
+
+/* Start a model of a segment, with time zero at start_ns. */
+void
+model_init(struct model *m, struct reader *r, struct symbols *sy,
+    uint64_t start_ns)
+{
+	u_int	i;
+
+	memset(m, 0, sizeof *m);
+	m->reader = r;
+	m->symbols = sy;
+	m->start_ns = start_ns;
+	m->now_ns = start_ns;
+	for (i = 0; i < MODEL_NSERIES; i++) {
+		m->cur[i] = -1;
+		m->peak[i] = -1;
+	}
+	m->series.recent = xcalloc(MODEL_RECENT, sizeof *m->series.recent);
+	m->series.buckets = xcalloc(MODEL_BUCKETS, sizeof *m->series.buckets);
+	m->series.width_ns = MODEL_NS;
+}
+
+/* Drop every stack (the target exec'd: a new image, new stacks). */
+static void
+model_clear_stacks(struct model *m)
+{
+	uint32_t	i;
+
+	for (i = 0; i < m->nstacks; i++) {
+		if (m->stacks[i] == NULL)
+			continue;
+		free(m->stacks[i]->frames);
+		free(m->stacks[i]->sym);
+		free(m->stacks[i]);
+	}
+	free(m->stacks);
+	m->stacks = NULL;
+	m->nstacks = 0;
+	m->ready = 0;
+	m->scan_from = 0;
+}
+
+/* Free everything the model holds. */
+void
+model_free(struct model *m)
+{
+	model_clear_stacks(m);
+	free(m->series.recent);
+	free(m->series.buckets);
+	memset(m, 0, sizeof *m);
+}
+
+/* Fold a point into a bucket. */
+static void
+model_bucket_add(struct model_bucket *b, const struct model_point *p)
+{
+	u_int	i;
+
+	b->t1_ns = p->t_ns;
+	for (i = 0; i < MODEL_NSERIES; i++) {
+		b->last[i] = p->v[i];
+		if (p->v[i] < 0)
+			continue;
+		if (b->min[i] < 0 || p->v[i] < b->min[i])
+			b->min[i] = p->v[i];
+		if (b->max[i] < 0 || p->v[i] > b->max[i])
+			b->max[i] = p->v[i];
+	}
+}
+
+/* Merge bucket b into bucket a (b is later). */
+static void
+model_bucket_merge(struct model_bucket *a, const struct model_bucket *b)
+{
+	u_int	i;
+
+	a->t1_ns = b->t1_ns;
+	for (i = 0; i < MODEL_NSERIES; i++) {
+		a->last[i] = b->last[i];
+		if (b->min[i] >= 0 && (a->min[i] < 0 || b->min[i] < a->min[i]))
+			a->min[i] = b->min[i];
+		if (b->max[i] > a->max[i])
+			a->max[i] = b->max[i];
+	}
+}
+
+/* Move a point that left the recent window into the buckets. */
+static void
+model_series_fold(struct model_series *s, const struct model_point *p)
+{
+	struct model_bucket	*b;
+	u_int			 i, j;
+
+	if (s->nbuckets > 0) {
+		b = &s->buckets[s->nbuckets - 1];
+		if (p->t_ns - b->t0_ns < s->width_ns) {
+			model_bucket_add(b, p);
+			return;
+		}
+	}
+	if (s->nbuckets == MODEL_BUCKETS) {
+		for (i = 0, j = 0; i + 1 < s->nbuckets; i += 2, j++) {
+			s->buckets[j] = s->buckets[i];
+			model_bucket_merge(&s->buckets[j], &s->buckets[i + 1]);
+		}
+		if (i < s->nbuckets)
+			s->buckets[j++] = s->buckets[i];
+		s->nbuckets = j;
+		s->width_ns *= 2;
+	}
+	b = &s->buckets[s->nbuckets++];
+	b->t0_ns = b->t1_ns = p->t_ns;
+	for (i = 0; i < MODEL_NSERIES; i++)
+		b->min[i] = b->max[i] = b->last[i] = p->v[i];
+}
+
+/* Append a point to the series. */
+static void
+model_series_add(struct model_series *s, uint64_t t, const int64_t *v)
+{
+	struct model_point	*p;
+	u_int			 i;
+
+	if (s->recent_n == MODEL_RECENT) {
+		model_series_fold(s, &s->recent[s->recent_first]);
+		s->recent_first = (s->recent_first + 1) % MODEL_RECENT;
+		s->recent_n--;
+	}
+	p = &s->recent[(s->recent_first + s->recent_n) % MODEL_RECENT];
+	s->recent_n++;
+	p->t_ns = t;
+	for (i = 0; i < MODEL_NSERIES; i++)
+		p->v[i] = v[i];
+}
+
+/*
+ * Call cb for every point or bucket that overlaps [t0, t1] (ns), oldest
+ * first, with min, max and last values (equal for a single point).
+ */
+void
+model_series_walk(struct model *m, uint64_t t0, uint64_t t1,
+    model_point_cb cb, void *arg)
+{
+	struct model_series	*s = &m->series;
+	struct model_bucket	*b;
+	struct model_point	*p;
+	u_int			 i;
+
+	for (i = 0; i < s->nbuckets; i++) {
+		b = &s->buckets[i];
+		if (b->t1_ns < t0 || b->t0_ns > t1)
+			continue;
+		cb(b->t1_ns, b->min, b->max, b->last, arg);
+	}
+	for (i = 0; i < s->recent_n; i++) {
+		p = &s->recent[(s->recent_first + i) % MODEL_RECENT];
+		if (p->t_ns < t0 || p->t_ns > t1)
+			continue;
+		cb(p->t_ns, p->v, p->v, p->v, arg);
+	}
+}
+
+/* Bytes the time series uses, fixed for any length of run. */
+size_t
+model_series_memory(void)
+{
+	return (MODEL_RECENT * sizeof(struct model_point) +
+	    MODEL_BUCKETS * sizeof(struct model_bucket));
+}
+
+/* Make room for stack ids up to id. */
+static void
+model_grow(struct model *m, uint32_t id)
+{
+	uint32_t	n;
+
+	if (id < m->nstacks)
+		return;
+	n = m->nstacks == 0 ? 1024 : m->nstacks;
+	while (n <= id)
+		n *= 2;
+	m->stacks = xreallocarray(m->stacks, n, sizeof *m->stacks);
+	memset(m->stacks + m->nstacks, 0,
+	    (n - m->nstacks) * sizeof *m->stacks);
+	m->nstacks = n;
+}
+
+/* Pick up stacks published since the last update. */
+static void
+model_scan_stacks(struct model *m)
+{
+	struct reader_stack	 rs;
+	struct model_stack	*st;
+	uint32_t		 id, first_missing = UINT32_MAX;
+
+	for (id = m->scan_from; id <= m->glob.stack_count; id++) {
+		if (id < m->nstacks && m->stacks[id] != NULL)
+			continue;
+		if (reader_stack(m->reader, id, &rs) != 0) {
+			/* Not published yet (or broken): look again later. */
+			if (first_missing == UINT32_MAX)
+				first_missing = id;
+			continue;
+		}
+		model_grow(m, id);
+		st = xcalloc(1, sizeof *st);
+		st->id = id;
+		st->nframes = rs.nframes;
+		st->flags = rs.flags;
+		if (rs.nframes > 0) {
+			st->frames = xreallocarray(NULL, rs.nframes,
+			    sizeof *st->frames);
+			memcpy(st->frames, rs.frames,
+			    rs.nframes * sizeof *st->frames);
+		}
+		m->stacks[id] = st;
+		m->ready++;
+	}
+	m->scan_from = first_missing != UINT32_MAX ? first_missing : id;
+}
+
+/* Count an event from the ring and pass it on to the views. */
+static void
+model_event(const struct memtop_event *ev, void *arg)
+{
+	struct model	*m = arg;
+
+	switch (ev->type) {
+	case MEMTOP_EV_ALLOC:
+		m->ev_allocs++;
+		break;
+	case MEMTOP_EV_FREE:
+		m->ev_frees++;
+		break;
+	case MEMTOP_EV_BREAK:
+		m->ev_breaks++;
+		break;
+	}
+	if (m->event_cb != NULL)
+		m->event_cb(ev, m->event_arg);
+}
+
+/* Raise a peak if v is above it. */
+static void
+model_peak(struct model *m, u_int i, int64_t v, uint64_t t)
+{
+	if (v >= 0 && v > m->peak[i]) {
+		m->peak[i] = v;
+		m->peak_ns[i] = t;
+	}
+}
+
+/*
+ * Update the model: status is the target's /proc status (NULL or invalid
+ * when unknown), segres the segment's resident bytes, now the time.
+ */
+void
+model_update(struct model *m, const struct procfs_status *status,
+    uint64_t segres, uint64_t now)
+{
+	struct reader_control	 c;
+	struct model_stack	*st;
+	uint64_t		 shm, tick;
+	uint32_t		 id;
+	u_int			 k;
+
+	m->now_ns = now;
+	reader_global(m->reader, &m->glob);
+	if (m->glob.generation != m->generation) {
+		if (m->generation != 0) {
+			/* An exec in the same process: a fresh image. */
+			log_debug("generation %u -> %u: new image",
+			    m->generation, m->glob.generation);
+			model_clear_stacks(m);
+			symbols_reset(m->symbols);
+			reader_reset(m->reader);
+			m->peak[MODEL_ALLOCATED] = -1;
+			m->peak_ns[MODEL_ALLOCATED] = 0;
+		}
+		m->generation = m->glob.generation;
+		if (m->generation != 0)
+			m->generations++;
+	}
+	if (m->glob.state & MEMTOP_ST_ATTACHED)
+		m->attached = 1;
+
+	/* Allocated: exact counters; the peak from the segment. */
+	reader_totals(m->reader, &m->totals);
+	if (m->attached) {
+		m->cur[MODEL_ALLOCATED] = m->totals.allocated;
+		model_peak(m, MODEL_ALLOCATED, m->totals.allocated, now);
+		if (m->glob.peak_bytes > m->peak[MODEL_ALLOCATED]) {
+			m->peak[MODEL_ALLOCATED] = m->glob.peak_bytes;
+			m->peak_ns[MODEL_ALLOCATED] = m->glob.peak_ns;
+		}
+	}
+
+	/* Resident and swapped: the kernel's, less the segment. */
+	m->segment_resident = segres;
+	if (status != NULL && status->valid) {
+		m->status = *status;
+		shm = segres < status->rss_shmem ? segres : status->rss_shmem;
+		m->cur[MODEL_RESIDENT] = (int64_t)(status->vm_rss - shm);
+		m->cur[MODEL_SWAPPED] = (int64_t)status->vm_swap;
+		model_peak(m, MODEL_RESIDENT, m->cur[MODEL_RESIDENT], now);
+		model_peak(m, MODEL_SWAPPED, m->cur[MODEL_SWAPPED], now);
+		/*
+		 * The high-water mark catches what happened between polls;
+		 * less today's segment pages it is a lower bound of the
+		 * program's peak.  When it is higher, the time is unknown.
+		 */
+		if (status->vm_hwm > segres &&
+		    (int64_t)(status->vm_hwm - segres) > m->peak[MODEL_RESIDENT]) {
+			m->peak[MODEL_RESIDENT] = (int64_t)(status->vm_hwm - segres);
+			m->peak_ns[MODEL_RESIDENT] = 0;
+		}
+	}
+
+	/* Stacks: new ones, then every aggregate. */
+	if (m->attached) {
+		symbols_update(m->symbols);
+		model_scan_stacks(m);
+		tick = (now - m->start_ns) / MODEL_NS;
+		for (id = 0; id < m->nstacks; id++) {
+			if ((st = m->stacks[id]) == NULL)
+				continue;
+			reader_agg(m->reader, id, m->glob.peak_epoch, &st->agg);
+			if (tick != m->tick) {
+				memmove(st->hist + 1, st->hist,
+				    sizeof st->hist - sizeof st->hist[0]);
+				st->hist[0] = st->agg.live_bytes;
+			}
+			k = MODEL_GROWTH_WINDOW - 1;
+			st->growth = st->agg.live_bytes - st->hist[k];
+		}
+		m->tick = tick;
+		reader_drain(m->reader, SIZE_MAX, model_event, m);
+
+		reader_control(m->reader, &c);
+		if (c.hit && !m->brk.hit) {
+			m->brk.hit = 1;
+			m->brk.bytes = c.break_bytes;
+			m->brk.tid = c.break_tid;
+			m->brk.stack = c.break_stack;
+			m->brk.addr = c.break_addr;
+			m->brk.size = c.break_size;
+			m->brk.allocated = c.break_allocated;
+			m->brk.t_ns = c.break_ns;
+		}
+	}
+
+	model_series_add(&m->series, now, m->cur);
+}
+
+/*
+ * The last word once the target has exited: its rusage (maximum resident
+ * size) and the time it ended.
+ */
+void
+model_final(struct model *m, const struct rusage *ru, uint64_t end)
+{
+	int64_t	maxrss;
+
+	m->now_ns = end;
+	if (ru == NULL || ru->ru_maxrss <= 0)
+		return;
+	/* ru_maxrss is in KiB and includes the segment's pages. */
+	maxrss = (int64_t)ru->ru_maxrss * 1024 - (int64_t)m->segment_resident;
+	if (maxrss > m->peak[MODEL_RESIDENT]) {
+		m->peak[MODEL_RESIDENT] = maxrss;
+		m->peak_ns[MODEL_RESIDENT] = 0;
+	}
+}
+
+/* Frame i of a stack, resolved on first use. */
+const struct sym_frame *
+model_frame(struct model *m, struct model_stack *st, u_int i)
+{
+	if (i >= st->nframes)
+		return (NULL);
+	if (st->sym == NULL)
+		st->sym = xcalloc(st->nframes, sizeof *st->sym);
+	if (st->sym[i] == NULL || !st->sym[i]->resolved)
+		st->sym[i] = symbols_resolve(m->symbols, st->frames[i]);
+	return (st->sym[i]);
+}
+
+/* The value a stack is sorted by for key (MODEL_SORT_*). */
+int64_t
+model_sort_value(const struct model_stack *st, int key)
+{
+	switch (key) {
+	case MODEL_SORT_LIVE:
+		return (st->agg.live_bytes);
+	case MODEL_SORT_PEAK:
+		return (st->agg.peak_bytes);
+	case MODEL_SORT_TOTAL:
+		return ((int64_t)st->agg.total_bytes);
+	case MODEL_SORT_COUNT:
+		return (st->agg.live_count);
+	case MODEL_SORT_ALLOCS:
+		return ((int64_t)st->agg.total_count);
+	case MODEL_SORT_GROWTH:
+		return (st->growth);
+	}
+	return (0);
+}
+
+static int	model_sort_key;
+
+/* qsort comparison: larger values first, then by id for a stable order. */
+static int
+model_sort_cmp(const void *a, const void *b)
+{
+	const struct model_stack	*sa = *(struct model_stack *const *)a;
+	const struct model_stack	*sb = *(struct model_stack *const *)b;
+	int64_t				 va, vb;
+
+	va = model_sort_value(sa, model_sort_key);
+	vb = model_sort_value(sb, model_sort_key);
+	if (va != vb)
+		return (va > vb ? -1 : 1);
+	return (sa->id < sb->id ? -1 : sa->id > sb->id);
+}
+
+/*
+ * Fill out with the max stacks with the largest values for key, largest
+ * first, skipping stacks that never held or allocated anything.  Returns
+ * how many were written.
+ */
+size_t
+model_sorted(struct model *m, int key, struct model_stack **out, size_t max)
+{
+	struct model_stack	**all, *st;
+	size_t			  n = 0, i;
+	uint32_t		  id;
+
+	if (m->ready == 0 || max == 0)
+		return (0);
+	all = xreallocarray(NULL, m->ready, sizeof *all);
+	for (id = 0; id < m->nstacks && n < m->ready; id++) {
+		if ((st = m->stacks[id]) == NULL)
+			continue;
+		if (st->agg.total_bytes == 0 && st->agg.live_bytes == 0 &&
+		    st->agg.peak_bytes == 0)
+			continue;
+		all[n++] = st;
+	}
+	model_sort_key = key;
+	qsort(all, n, sizeof *all, model_sort_cmp);
+	if (n > max)
+		n = max;
+	for (i = 0; i < n; i++)
+		out[i] = all[i];
+	free(all);
+	return (n);
+}

@@ -1,0 +1,461 @@
+/*
+ * symbols.c: naming frames, outside the target (invariant 6).
+ *
+ * Native frames are return addresses; they are looked up at ip - 1 (inside
+ * the call) in the module that holds them, using the module table the
+ * target recorded in the segment (path and load bias of every ELF object),
+ * so names still resolve after the target exited.  Each module gets its own
+ * libdwfl session, opened the first time one of its addresses is asked
+ * for: a program with hundreds of loaded objects costs only the ones that
+ * appear in stacks, and a module unloaded and replaced by another at the
+ * same address cannot confuse libdwfl.  A module is reported with
+ * dwfl_report_elf(base = load bias, add_p_vaddr = true): for a PIE or a
+ * shared object the bias is where p_vaddr 0 landed, and for a non-PIE
+ * executable (ET_EXEC) libdwfl ignores the base.  Debug information comes
+ * from the file itself or from the standard places (/usr/lib/debug, build
+ * ids) through dwfl_standard_find_debuginfo.  C++ names are demangled.
+ *
+ * Python frames name a code record in the segment (file, qualified name)
+ * and carry their line.  Every answer is cached per frame value and its
+ * strings are interned, so a frame shared by many stacks costs once.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <elfutils/libdwfl.h>
+#include <dwarf.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * libbsd's RB_GENERATE_STATIC uses __unused, which libbsd's sys/cdefs.h
+ * leaves undefined on Linux (Debian bugs #522773, #522774).
+ */
+#ifndef __unused
+#define __unused __attribute__((__unused__))
+#endif
+#include <sys/tree.h>
+
+#include "tui.h"
+
+/* From the C++ runtime (libstdc++), linked with $(DEMANGLE_LIBS). */
+char	*__cxa_demangle(const char *, char *, size_t *, int *);
+
+/* An interned string. */
+struct sym_string {
+	RB_ENTRY(sym_string)	 entry;
+	char			 s[];
+};
+RB_HEAD(sym_strings, sym_string);
+
+/* A cached frame. */
+struct sym_node {
+	RB_ENTRY(sym_node)	 entry;
+	struct sym_frame	 f;
+	uint32_t		 seen;	/* modules known when resolved */
+};
+RB_HEAD(sym_nodes, sym_node);
+
+/* A module from the segment, with its libdwfl session once opened. */
+struct sym_module {
+	uint64_t	 bias;
+	uint64_t	 start;
+	uint64_t	 end;
+	uint32_t	 flags;		/* MEMTOP_MODULE_* */
+	uint32_t	 idx;		/* record in the segment */
+	const char	*path;		/* interned */
+	const char	*name;		/* interned basename */
+	Dwfl		*dwfl;
+	Dwfl_Module	*mod;
+	int		 failed;	/* the file could not be opened */
+};
+
+struct symbols {
+	struct reader		*reader;
+	struct sym_strings	 strings;
+	struct sym_nodes	 nodes;
+	struct sym_module	*modules;
+	u_int			 nmodules;
+	uint32_t		 modules_seen;	/* records read from the segment */
+	char			*debuginfo_path;
+};
+
+static const Dwfl_Callbacks symbols_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+/* Compare interned strings. */
+static int
+sym_string_cmp(struct sym_string *a, struct sym_string *b)
+{
+	return (strcmp(a->s, b->s));
+}
+RB_GENERATE_STATIC(sym_strings, sym_string, entry, sym_string_cmp);
+
+/* Compare cached frames by value. */
+static int
+sym_node_cmp(struct sym_node *a, struct sym_node *b)
+{
+	if (a->f.frame < b->f.frame)
+		return (-1);
+	return (a->f.frame > b->f.frame);
+}
+RB_GENERATE_STATIC(sym_nodes, sym_node, entry, sym_node_cmp);
+
+/* Intern len bytes of s (NUL bytes cut the string short). */
+static const char *
+symbols_intern(struct symbols *sy, const char *s, size_t len)
+{
+	struct sym_string	*str, *found;
+	size_t			 n;
+
+	n = strnlen(s, len);
+	str = xmalloc(sizeof *str + n + 1);
+	memcpy(str->s, s, n);
+	str->s[n] = '\0';
+	found = RB_INSERT(sym_strings, &sy->strings, str);
+	if (found != NULL) {
+		free(str);
+		return (found->s);
+	}
+	return (str->s);
+}
+
+/* Create a symbolizer reading modules and codes from a segment. */
+struct symbols *
+symbols_create(struct reader *r)
+{
+	struct symbols	*sy;
+
+	sy = xcalloc(1, sizeof *sy);
+	sy->reader = r;
+	RB_INIT(&sy->strings);
+	RB_INIT(&sy->nodes);
+	return (sy);
+}
+
+/* Forget every module and cached frame (the target exec'd). */
+void
+symbols_reset(struct symbols *sy)
+{
+	struct sym_node		*n, *nn;
+	u_int			 i;
+
+	RB_FOREACH_SAFE(n, sym_nodes, &sy->nodes, nn) {
+		RB_REMOVE(sym_nodes, &sy->nodes, n);
+		free(n);
+	}
+	for (i = 0; i < sy->nmodules; i++) {
+		if (sy->modules[i].dwfl != NULL)
+			dwfl_end(sy->modules[i].dwfl);
+	}
+	free(sy->modules);
+	sy->modules = NULL;
+	sy->nmodules = 0;
+	sy->modules_seen = 0;
+}
+
+/* Free a symbolizer and everything it cached. */
+void
+symbols_free(struct symbols *sy)
+{
+	struct sym_string	*s, *ns;
+
+	symbols_reset(sy);
+	RB_FOREACH_SAFE(s, sym_strings, &sy->strings, ns) {
+		RB_REMOVE(sym_strings, &sy->strings, s);
+		free(s);
+	}
+	free(sy);
+}
+
+/* Order modules by start address, live ones before unloaded ones. */
+static int
+symbols_module_cmp(const void *a, const void *b)
+{
+	const struct sym_module	*ma = a, *mb = b;
+	int			 ga, gb;
+
+	if (ma->start != mb->start)
+		return (ma->start < mb->start ? -1 : 1);
+	ga = (ma->flags & MEMTOP_MODULE_GONE) != 0;
+	gb = (mb->flags & MEMTOP_MODULE_GONE) != 0;
+	return (ga - gb);
+}
+
+/* Read module records the target added since last time; 1 if any. */
+static int
+symbols_read_new(struct symbols *sy)
+{
+	struct reader_module	 rm;
+	struct sym_module	*m;
+	const char		*base;
+	uint32_t		 i, count;
+
+	count = reader_module_count(sy->reader);
+	for (i = sy->modules_seen; i < count; i++) {
+		if (reader_module(sy->reader, i, &rm) != 0)
+			break;	/* not published yet: read it next time */
+		sy->modules = xreallocarray(sy->modules, sy->nmodules + 1,
+		    sizeof *sy->modules);
+		m = &sy->modules[sy->nmodules++];
+		memset(m, 0, sizeof *m);
+		m->bias = rm.bias;
+		m->start = rm.start;
+		m->end = rm.end;
+		m->flags = rm.flags;
+		m->idx = i;
+		m->path = symbols_intern(sy, rm.path, rm.path_len);
+		base = strrchr(m->path, '/');
+		m->name = base != NULL ? base + 1 : m->path;
+		if (*m->name == '\0')
+			m->name = "[main]";
+	}
+	if (i == sy->modules_seen)
+		return (0);
+	sy->modules_seen = i;
+	qsort(sy->modules, sy->nmodules, sizeof *sy->modules,
+	    symbols_module_cmp);
+	return (1);
+}
+
+/*
+ * Catch up with the module table: new records, and modules marked unloaded
+ * since they were published.  Called once per poll.
+ */
+void
+symbols_update(struct symbols *sy)
+{
+	struct reader_module	 rm;
+	struct sym_module	*m;
+	u_int			 j;
+	int			 changed = 0;
+
+	symbols_read_new(sy);
+	for (j = 0; j < sy->nmodules; j++) {
+		m = &sy->modules[j];
+		if ((m->flags & MEMTOP_MODULE_GONE) == 0 &&
+		    reader_module(sy->reader, m->idx, &rm) == 0 &&
+		    (rm.flags & MEMTOP_MODULE_GONE) != 0) {
+			m->flags = rm.flags;
+			changed = 1;
+		}
+	}
+	if (changed)
+		qsort(sy->modules, sy->nmodules, sizeof *sy->modules,
+		    symbols_module_cmp);
+}
+
+/* The module holding address ip, preferring one still loaded; or NULL. */
+static struct sym_module *
+symbols_find_module(struct symbols *sy, uint64_t ip)
+{
+	struct sym_module	*m, *gone = NULL;
+	u_int			 lo = 0, hi = sy->nmodules, mid, i;
+
+	/* Find the first module starting after ip, then look back. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (sy->modules[mid].start <= ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i > 0; i--) {
+		m = &sy->modules[i - 1];
+		if (ip >= m->start && ip < m->end) {
+			if ((m->flags & MEMTOP_MODULE_GONE) == 0)
+				return (m);
+			if (gone == NULL)
+				gone = m;
+		}
+		/* Modules do not nest deeply: stop after a few misses. */
+		if (lo - i > 64)
+			break;
+	}
+	return (gone);
+}
+
+/* Open the libdwfl session of a module; 0 on success. */
+static int
+symbols_open_module(struct symbols *sy, struct sym_module *m)
+{
+	if (m->mod != NULL)
+		return (0);
+	if (m->failed || m->path[0] != '/')
+		return (-1);
+	m->dwfl = dwfl_begin(&symbols_callbacks);
+	if (m->dwfl == NULL) {
+		m->failed = 1;
+		return (-1);
+	}
+	dwfl_report_begin(m->dwfl);
+	m->mod = dwfl_report_elf(m->dwfl, m->name, m->path, -1, m->bias, true);
+	dwfl_report_end(m->dwfl, NULL, NULL);
+	if (m->mod == NULL) {
+		log_debug("symbols: %s: %s", m->path, dwfl_errmsg(-1));
+		dwfl_end(m->dwfl);
+		m->dwfl = NULL;
+		m->failed = 1;
+		return (-1);
+	}
+	log_debug("symbols: opened %s, bias %#" PRIx64, m->path, m->bias);
+	return (0);
+}
+
+/* Demangle a C++ name into an interned string; others are interned as is. */
+static const char *
+symbols_demangle(struct symbols *sy, const char *name)
+{
+	const char	*s, *at;
+	char		*d, *copy = NULL;
+	int		 status = -1;
+
+	/* Drop a symbol version ("memcpy@@GLIBC_2.14"). */
+	if ((at = strchr(name, '@')) != NULL && at != name) {
+		copy = xstrndup(name, (size_t)(at - name));
+		name = copy;
+	}
+	if (name[0] == '_' && name[1] == 'Z') {
+		d = __cxa_demangle(name, NULL, NULL, &status);
+		if (d != NULL && status == 0) {
+			s = symbols_intern(sy, d, strlen(d));
+			free(d);
+			free(copy);
+			return (s);
+		}
+		free(d);
+	}
+	s = symbols_intern(sy, name, strlen(name));
+	free(copy);
+	return (s);
+}
+
+/* Name a native frame. */
+static void
+symbols_native(struct symbols *sy, struct sym_frame *f)
+{
+	struct sym_module	*m;
+	GElf_Off		 off;
+	GElf_Sym		 sym;
+	Dwfl_Line		*line;
+	const char		*name, *file;
+	uint64_t		 ip = f->frame, pc;
+	int			 lineno = 0;
+	char			 buf[512];
+
+	f->kind = SYM_NATIVE;
+	pc = ip > 0 ? ip - 1 : 0;	/* inside the call instruction */
+	m = symbols_find_module(sy, pc);
+	if (m == NULL) {
+		f->function = "[unknown]";
+		return;
+	}
+	f->module = m->name;
+	f->offset = ip - m->bias;
+	if (symbols_open_module(sy, m) == 0) {
+		name = dwfl_module_addrinfo(m->mod, pc, &off, &sym, NULL, NULL,
+		    NULL);
+		if (name != NULL && *name != '\0') {
+			f->function = symbols_demangle(sy, name);
+			f->resolved = 1;
+		}
+		line = dwfl_module_getsrc(m->mod, pc);
+		if (line != NULL) {
+			file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL,
+			    NULL);
+			if (file != NULL && lineno > 0) {
+				f->file = symbols_intern(sy, file, strlen(file));
+				f->line = (uint32_t)lineno;
+			}
+		}
+	}
+	if (f->function == NULL) {
+		snprintf(buf, sizeof buf, "%s+%#" PRIx64, m->name, f->offset);
+		f->function = symbols_intern(sy, buf, strlen(buf));
+	}
+}
+
+/* Name a Python frame (or a synthetic one). */
+static void
+symbols_python(struct symbols *sy, struct sym_frame *f)
+{
+	struct reader_code	 c;
+	uint32_t		 code = MEMTOP_FRAME_CODE(f->frame);
+	uint32_t		 line = MEMTOP_FRAME_LINE(f->frame);
+	char			 buf[64];
+
+	if (code == MEMTOP_CODE_SPECIAL) {
+		f->kind = SYM_SPECIAL;
+		f->resolved = 1;
+		switch (line) {
+		case MEMTOP_SPECIAL_PYMALLOC:
+			f->function = "[pymalloc arena]";
+			break;
+		case MEMTOP_SPECIAL_MMAP:
+			f->function = "[mmap]";
+			break;
+		case MEMTOP_SPECIAL_PYOBJ:
+			f->function = "[python object]";
+			break;
+		default:
+			snprintf(buf, sizeof buf, "[special %u]", line);
+			f->function = symbols_intern(sy, buf, strlen(buf));
+			f->resolved = 0;
+			break;
+		}
+		return;
+	}
+	f->kind = SYM_PYTHON;
+	f->line = line;
+	if (reader_code(sy->reader, code, &c) != 0) {
+		snprintf(buf, sizeof buf, "[python code %u]", code);
+		f->function = symbols_intern(sy, buf, strlen(buf));
+		return;
+	}
+	f->function = symbols_intern(sy, c.name, c.name_len);
+	if (*f->function == '\0')
+		f->function = "[python]";
+	if (c.file_len != 0)
+		f->file = symbols_intern(sy, c.file, c.file_len);
+	f->resolved = 1;
+}
+
+/* Name a frame; the answer is cached and lives as long as the cache. */
+const struct sym_frame *
+symbols_resolve(struct symbols *sy, uint64_t frame)
+{
+	struct sym_node	 find, *n;
+
+	find.f.frame = frame;
+	n = RB_FIND(sym_nodes, &sy->nodes, &find);
+	if (n != NULL) {
+		/*
+		 * A frame named before its module or code record was
+		 * published is named again once there is more to read.
+		 */
+		if (n->f.resolved || n->f.kind == SYM_SPECIAL)
+			return (&n->f);
+		symbols_read_new(sy);
+		if (n->f.kind == SYM_NATIVE && n->seen == sy->modules_seen)
+			return (&n->f);
+		memset(&n->f, 0, sizeof n->f);
+		n->f.frame = frame;
+	} else {
+		n = xcalloc(1, sizeof *n);
+		n->f.frame = frame;
+		RB_INSERT(sym_nodes, &sy->nodes, n);
+		symbols_read_new(sy);
+	}
+	if (MEMTOP_FRAME_IS_PYTHON(frame))
+		symbols_python(sy, &n->f);
+	else
+		symbols_native(sy, &n->f);
+	n->seen = sy->modules_seen;
+	return (&n->f);
+}

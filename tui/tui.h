@@ -1,0 +1,484 @@
+/*
+ * tui.h: the private header of the memtop program, everything that runs
+ * outside the target.  The pieces, and what each offers the others:
+ *
+ *   main.c     the command line, and the dispatch to a mode
+ *   launch.c   creating the segment, starting the target, waiting for it
+ *   reader.c   the only code that reads the shared segment: it checks every
+ *              offset, index and count it finds there (a hostile target
+ *              cannot crash memtop) and hands out private copies
+ *   procfs.c   /proc/PID/status: resident and swapped memory
+ *   symbols.c  native frames named with libdwfl, Python frames from the
+ *              segment's code table, cached per frame
+ *   model.c    what the views show: the time series (bounded memory), the
+ *              current values and peaks, and the per-stack view
+ *   report.c   the text and JSON reports
+ *   json.c     a small JSON writer with correct string escaping
+ *   format.c   sizes: parsing "128K", printing "1.5 MiB"
+ *   log.c      the -v log file, fatal() and fatalx()
+ *   xmalloc.c  allocation that never returns NULL
+ *
+ * The data side (reader, procfs, symbols, model) never uses curses: the
+ * report and the live views both stand on it.
+ */
+
+#ifndef MEMTOP_TUI_H
+#define MEMTOP_TUI_H
+
+#include <sys/types.h>
+#include <sys/resource.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "memtop/event.h"
+#include "memtop/shm.h"
+
+struct json;
+struct model;
+struct reader;
+struct symbols;
+
+#ifndef __dead
+#define __dead __attribute__((__noreturn__))
+#endif
+#ifndef __printflike
+#define __printflike(a, b) __attribute__((__format__(__printf__, a, b)))
+#endif
+
+/* Default mean bytes between samples, when neither --exact nor --sample-bytes. */
+#define MEMTOP_DEFAULT_SAMPLE_BYTES	(256 * 1024)
+/* Frames kept per stack by default (header.max_frames). */
+#define MEMTOP_DEFAULT_MAX_FRAMES	128
+/* Stacks shown in the report by default (--top). */
+#define MEMTOP_DEFAULT_TOP		20
+
+/* What the command line asked for; filled by main.c, read by everyone. */
+struct options {
+	int		 report;	/* OPTIONS_REPORT_* */
+#define OPTIONS_REPORT_NONE	0
+#define OPTIONS_REPORT_TEXT	1
+#define OPTIONS_REPORT_JSON	2
+	const char	*output;	/* -o FILE, or NULL for stdout */
+	int		 exact;
+	uint64_t	 sample_bytes;	/* mean; ignored when exact */
+	u_int		 top;		/* stacks in the report, 0 = all */
+	uint64_t	 break_at;	/* bytes, 0 = no break */
+	u_int		 delay;		/* TUI refresh, tenths of a second */
+	int		 exit_with_target;
+	int		 python_allocators;
+	int		 pymalloc;	/* OPTIONS_PYMALLOC_* */
+#define OPTIONS_PYMALLOC_DEFAULT 0
+#define OPTIONS_PYMALLOC_OFF	1
+#define OPTIONS_PYMALLOC_ON	2
+	int		 no_python;
+	int		 verbose;
+	u_int		 max_frames;
+
+	int		 argc;		/* the command */
+	char	       **argv;
+};
+
+/* log.c */
+void	 log_open(const char *);
+void	 log_close(void);
+int	 log_enabled(void);
+void	 log_debug(const char *, ...) __printflike(1, 2);
+void	 fatal_set_cleanup(void (*)(void));
+__dead void fatal(const char *, ...) __printflike(1, 2);
+__dead void fatalx(const char *, ...) __printflike(1, 2);
+
+/* xmalloc.c */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...) __printflike(2, 3);
+int	 xvasprintf(char **, const char *, va_list) __printflike(2, 0);
+int	 xsnprintf(char *, size_t, const char *, ...) __printflike(3, 4);
+
+/* format.c */
+#define FORMAT_SIZE_LEN	32
+int	 format_parse_size(const char *, uint64_t *, const char **);
+const char *format_size(char *, size_t, int64_t);
+const char *format_bytes_exact(char *, size_t, int64_t);
+uint64_t format_now_ns(void);
+
+/*
+ * launch.c: the segment and the target.
+ *
+ * A segment is created by segment_create, filled with the layout and the
+ * configuration, sealed against shrinking, and mapped; the reader then
+ * opens the same memory.  launch_start starts the command; launch_poll
+ * waits up to a timeout for something to happen to it.
+ */
+struct segment_config {
+	uint32_t	 config;	/* MEMTOP_CFG_* */
+	uint64_t	 sample_mean;	/* 0 = exact */
+	uint32_t	 max_frames;
+};
+struct segment {
+	int		 fd;
+	void		*base;
+	uint64_t	 size;
+};
+int	 segment_create(struct segment *, const struct segment_config *,
+	     char **);
+void	 segment_destroy(struct segment *);
+uint64_t segment_resident(struct segment *);
+
+/* Why a target cannot be tracked, found before it starts. */
+#define LAUNCH_UNTRACKED_STATIC	1
+#define LAUNCH_UNTRACKED_SETID	2
+
+struct launch {
+	const char	*library;	/* path of libmemtop.so */
+	char		*path;		/* resolved command */
+	int		 untracked;	/* LAUNCH_UNTRACKED_*, or 0 */
+	char		*untracked_why;
+	pid_t		 pid;
+	uint64_t	 start_ns;
+	uint64_t	 end_ns;
+	int		 exited;	/* the target is gone */
+	int		 status;	/* wait status once exited */
+	struct rusage	 rusage;	/* from wait4 once exited */
+	int		 stopped;	/* stopped now (SIGSTOP, break) */
+	int		 stop_signal;
+	int		 sigfd;		/* signalfd: CHLD, TERM, HUP */
+	int		 forwarded;	/* last signal forwarded, or 0 */
+};
+int	 launch_find_library(const char *, char **, char **);
+int	 launch_resolve(struct launch *, const char *, char **);
+int	 launch_start(struct launch *, struct segment *, struct options *,
+	     char **);
+#define LAUNCH_EVENT_TIMEOUT	0
+#define LAUNCH_EVENT_EXITED	1
+#define LAUNCH_EVENT_STOPPED	2
+#define LAUNCH_EVENT_CONTINUED	3
+#define LAUNCH_EVENT_SIGNAL	4
+int	 launch_poll(struct launch *, int);
+int	 launch_exit_code(struct launch *);
+int	 launch_resume(struct launch *);
+
+/*
+ * reader.c: the segment, read without trusting it.  The section table is
+ * checked and copied once at open; every later read bounds-checks what it
+ * reads against that private copy.
+ */
+struct reader_totals {
+	uint64_t	 alloc_bytes;	/* malloc family, usable bytes */
+	uint64_t	 free_bytes;
+	uint64_t	 alloc_count;
+	uint64_t	 free_count;
+	uint64_t	 map_bytes;	/* anonymous mmap */
+	uint64_t	 unmap_bytes;
+	uint64_t	 map_count;
+	uint64_t	 unmap_count;
+	uint64_t	 samples;
+	uint64_t	 sampled_frees;
+	int64_t		 allocated;	/* live: malloc + mmap */
+	u_int		 threads;	/* slots with an owner now */
+};
+struct reader_global {
+	uint32_t	 state;		/* MEMTOP_ST_* */
+	uint32_t	 generation;
+	uint64_t	 attach_ns;
+	uint64_t	 forks;
+	char		 disabled_reason[160];
+	uint32_t	 python_state;	/* MEMTOP_PY_* */
+	char		 python_version[32];
+	char		 python_note[128];
+
+	int64_t		 flushed_live;
+	int64_t		 peak_bytes;
+	uint64_t	 peak_ns;
+	uint64_t	 peak_epoch;
+	uint32_t	 stack_count;	/* ids handed out, capped */
+	uint32_t	 code_count;
+	uint32_t	 module_count;
+	uint64_t	 stack_table_full;
+	uint64_t	 frames_truncated;
+	uint64_t	 live_table_full;
+	uint64_t	 code_table_full;
+	uint64_t	 unwind_failures;
+	uint64_t	 ring_drops;
+};
+struct reader_stack {
+	uint32_t	 id;
+	uint16_t	 nframes;
+	uint16_t	 flags;		/* MEMTOP_STACK_* */
+	uint32_t	 hash;
+	const uint64_t	*frames;	/* inside the segment, bounds checked */
+};
+struct reader_agg {
+	int64_t		 live_bytes;
+	int64_t		 live_count;	/* x MEMTOP_COUNT_ONE */
+	uint64_t	 total_bytes;
+	uint64_t	 total_count;	/* x MEMTOP_COUNT_ONE */
+	int64_t		 peak_bytes;	/* at the last global peak */
+	int64_t		 peak_count;	/* x MEMTOP_COUNT_ONE */
+	uint64_t	 last_ns;
+};
+struct reader_code {
+	const char	*file;		/* not NUL-terminated */
+	size_t		 file_len;
+	const char	*name;
+	size_t		 name_len;
+	int32_t		 firstlineno;
+};
+struct reader_module {
+	uint64_t	 bias;
+	uint64_t	 start;
+	uint64_t	 end;
+	const char	*path;		/* not NUL-terminated */
+	size_t		 path_len;
+	uint32_t	 flags;		/* MEMTOP_MODULE_* */
+};
+struct reader_control {
+	uint64_t	 break_bytes;
+	uint32_t	 break_seq;
+	int		 hit;		/* break_hit_seq == break_seq != 0 */
+	int32_t		 break_tid;
+	uint32_t	 break_stack;
+	uint64_t	 break_addr;
+	uint64_t	 break_size;
+	uint64_t	 break_allocated;
+	uint64_t	 break_ns;
+};
+struct reader {
+	void		*base;
+	uint64_t	 size;
+	int		 owned;		/* reader_close unmaps */
+
+	struct memtop_header *hdr;
+	struct memtop_thread_slot *threads;
+	uint64_t	 nthreads;
+	struct memtop_global *glob;
+	struct memtop_control *ctl;
+	struct memtop_stack *stacks;
+	struct memtop_stack_agg *aggs;
+	uint64_t	 nstacks;	/* capacity of both */
+	uint64_t	*frames;
+	uint64_t	 nframes;
+	struct memtop_code *codes;
+	uint64_t	 ncodes;
+	struct memtop_module *modules;
+	uint64_t	 nmodules;
+	const char	*strings;
+	uint64_t	 nstrings;
+	struct memtop_live_shard *shards;
+	uint64_t	 nshards;
+	struct memtop_live_entry *arena;
+	uint64_t	 narena;
+	struct memtop_ring_header *ring;
+	struct memtop_event *events;
+	uint64_t	 ring_cap;
+
+	uint64_t	 ring_tail;	/* private copy of the tail */
+	uint64_t	 ring_stuck_pos; /* tail position found unpublished */
+	uint64_t	 ring_stuck_head; /* head when it was first found so */
+	uint64_t	 ring_skipped;	/* records given up on */
+};
+int	 reader_attach(struct reader *, void *, uint64_t, char **);
+int	 reader_open(struct reader *, int, char **);
+void	 reader_close(struct reader *);
+void	 reader_reset(struct reader *);
+void	 reader_totals(struct reader *, struct reader_totals *);
+void	 reader_global(struct reader *, struct reader_global *);
+void	 reader_control(struct reader *, struct reader_control *);
+void	 reader_arm_break(struct reader *, uint64_t);
+int	 reader_stack(struct reader *, uint32_t, struct reader_stack *);
+void	 reader_agg(struct reader *, uint32_t, uint64_t, struct reader_agg *);
+int	 reader_code(struct reader *, uint32_t, struct reader_code *);
+uint32_t reader_module_count(struct reader *);
+int	 reader_module(struct reader *, uint32_t, struct reader_module *);
+typedef void (*reader_event_cb)(const struct memtop_event *, void *);
+size_t	 reader_drain(struct reader *, size_t, reader_event_cb, void *);
+ssize_t	 reader_shard(struct reader *, uint64_t, struct memtop_live_entry *,
+	     size_t);
+
+/* procfs.c: what the kernel says about the target. */
+struct procfs_status {
+	int		 valid;
+	uint64_t	 vm_rss;	/* bytes */
+	uint64_t	 vm_hwm;
+	uint64_t	 vm_swap;
+	uint64_t	 rss_anon;
+	uint64_t	 rss_file;
+	uint64_t	 rss_shmem;
+	char		 state;		/* R, S, T, Z, ... */
+};
+int	 procfs_read_status(pid_t, struct procfs_status *);
+
+/*
+ * symbols.c: frames to names.  A sym_frame is owned by the cache and lives
+ * as long as the symbols object (or until symbols_reset).
+ */
+#define SYM_NATIVE	0
+#define SYM_PYTHON	1
+#define SYM_SPECIAL	2
+struct sym_frame {
+	uint64_t	 frame;		/* the raw frame value */
+	int		 kind;		/* SYM_* */
+	const char	*function;	/* never NULL */
+	const char	*file;		/* NULL when unknown */
+	uint32_t	 line;		/* 0 when unknown */
+	const char	*module;	/* basename; NULL when unknown */
+	uint64_t	 offset;	/* native: address in the module file */
+	int		 resolved;	/* a function name was found */
+};
+struct symbols *symbols_create(struct reader *);
+void	 symbols_free(struct symbols *);
+void	 symbols_reset(struct symbols *);
+void	 symbols_update(struct symbols *);
+const struct sym_frame *symbols_resolve(struct symbols *, uint64_t);
+
+/*
+ * model.c: the data the views show.
+ *
+ * The time series keeps every poll for the last MODEL_RECENT polls, and
+ * older history in MODEL_BUCKETS buckets of min/max/last that double in
+ * width when they fill, so its memory is fixed whatever the run's length.
+ */
+#define MODEL_ALLOCATED	0
+#define MODEL_RESIDENT	1
+#define MODEL_SWAPPED	2
+#define MODEL_NSERIES	3
+#define MODEL_RECENT	6000		/* ten minutes at ten polls a second */
+#define MODEL_BUCKETS	8192
+#define MODEL_GROWTH_SLOTS 8		/* seconds of per-stack history */
+#define MODEL_GROWTH_WINDOW 5		/* growth is over this many seconds */
+
+struct model_point {
+	uint64_t	 t_ns;		/* CLOCK_MONOTONIC */
+	int64_t		 v[MODEL_NSERIES];	/* -1 = unknown */
+};
+struct model_bucket {
+	uint64_t	 t0_ns;		/* first point in the bucket */
+	uint64_t	 t1_ns;		/* last point */
+	int64_t		 min[MODEL_NSERIES];
+	int64_t		 max[MODEL_NSERIES];
+	int64_t		 last[MODEL_NSERIES];
+};
+struct model_series {
+	struct model_point *recent;	/* ring of MODEL_RECENT */
+	u_int		 recent_first;
+	u_int		 recent_n;
+	struct model_bucket *buckets;	/* MODEL_BUCKETS, oldest first */
+	u_int		 nbuckets;
+	uint64_t	 width_ns;	/* of a bucket; doubles */
+};
+
+#define MODEL_SORT_LIVE		0
+#define MODEL_SORT_PEAK		1
+#define MODEL_SORT_TOTAL	2
+#define MODEL_SORT_COUNT	3	/* live allocations */
+#define MODEL_SORT_ALLOCS	4	/* allocations ever */
+#define MODEL_SORT_GROWTH	5
+
+struct model_stack {
+	uint32_t	 id;
+	uint16_t	 nframes;
+	uint16_t	 flags;		/* MEMTOP_STACK_* */
+	uint64_t	*frames;	/* private copy, innermost first */
+	const struct sym_frame **sym;	/* resolved lazily, see model_frame */
+	struct reader_agg agg;
+	int64_t		 growth;	/* live bytes over MODEL_GROWTH_WINDOW s */
+	int64_t		 hist[MODEL_GROWTH_SLOTS];	/* live, one per second */
+};
+struct model_break {
+	int		 hit;
+	uint64_t	 bytes;		/* the threshold */
+	int32_t		 tid;
+	uint32_t	 stack;
+	uint64_t	 addr;
+	uint64_t	 size;
+	uint64_t	 allocated;
+	uint64_t	 t_ns;
+};
+struct model {
+	struct reader	*reader;
+	struct symbols	*symbols;
+	uint64_t	 start_ns;	/* the run's time zero */
+	uint64_t	 now_ns;	/* last update */
+	uint32_t	 generation;
+	u_int		 generations;	/* images seen (an exec adds one) */
+	int		 attached;	/* the library ever attached */
+
+	struct reader_totals totals;
+	struct reader_global glob;
+
+	int64_t		 cur[MODEL_NSERIES];	/* -1 = unknown */
+	int64_t		 peak[MODEL_NSERIES];
+	uint64_t	 peak_ns[MODEL_NSERIES];
+	struct procfs_status status;	/* last read */
+	uint64_t	 segment_resident;
+
+	struct model_series series;
+
+	struct model_stack **stacks;	/* by id, NULL until ready */
+	uint32_t	 nstacks;	/* slots in stacks[] */
+	uint32_t	 ready;		/* stacks ready so far */
+	uint32_t	 scan_from;	/* lowest id not yet picked up */
+	uint64_t	 tick;		/* seconds since start, for growth */
+
+	uint64_t	 ev_allocs;	/* ring events read */
+	uint64_t	 ev_frees;
+	uint64_t	 ev_breaks;
+	struct model_break brk;
+
+	reader_event_cb	 event_cb;	/* for the views, may be NULL */
+	void		*event_arg;
+};
+void	 model_init(struct model *, struct reader *, struct symbols *,
+	     uint64_t);
+void	 model_free(struct model *);
+void	 model_update(struct model *, const struct procfs_status *,
+	     uint64_t, uint64_t);
+void	 model_final(struct model *, const struct rusage *, uint64_t);
+const struct sym_frame *model_frame(struct model *, struct model_stack *,
+	     u_int);
+size_t	 model_sorted(struct model *, int, struct model_stack **, size_t);
+int64_t	 model_sort_value(const struct model_stack *, int);
+typedef void (*model_point_cb)(uint64_t, const int64_t *, const int64_t *,
+	     const int64_t *, void *);
+void	 model_series_walk(struct model *, uint64_t, uint64_t,
+	     model_point_cb, void *);
+size_t	 model_series_memory(void);
+
+/* report.c */
+struct report {
+	struct options	*opts;
+	struct launch	*launch;
+	struct model	*model;
+	int		 tracked;	/* the library attached at some point */
+};
+int	 report_write(struct report *, FILE *);
+int	 report_text(struct report *, FILE *);
+int	 report_json(struct report *, FILE *);
+
+/* json.c */
+struct json *json_create(FILE *);
+void	 json_free(struct json *);
+void	 json_object_begin(struct json *, const char *);
+void	 json_object_end(struct json *);
+void	 json_array_begin(struct json *, const char *);
+void	 json_array_end(struct json *);
+void	 json_string(struct json *, const char *, const char *);
+void	 json_string_len(struct json *, const char *, const char *, size_t);
+void	 json_int(struct json *, const char *, int64_t);
+void	 json_uint(struct json *, const char *, uint64_t);
+void	 json_double(struct json *, const char *, double, int);
+void	 json_bool(struct json *, const char *, int);
+void	 json_null(struct json *, const char *);
+void	 json_escape(FILE *, const char *, size_t);
+
+/* main.c */
+extern struct options options;
+int	 main_report(struct options *);
+
+#endif /* MEMTOP_TUI_H */
