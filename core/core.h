@@ -280,4 +280,105 @@ size_t	 python_merge(const uintptr_t *ips, size_t nips, int is_mmap,
 	     uint64_t *out, size_t max, uint16_t *flags);
 void	 python_fork_child(void);
 
+/*
+ * The rest of python.c's pieces: python-walk.c reads the calling thread's
+ * frames, line tables and strings and interns code objects into
+ * MEMTOP_SEC_CODES; python-alloc.c wraps CPython's arena and object
+ * allocators.  Both follow the layout of the interpreter found by python.c
+ * (struct python_layout: byte offsets for x86-64 and aarch64 Linux).
+ */
+#define PYTHON_POS_BYTES	0	/* int f_lasti in bytes (3.9) */
+#define PYTHON_POS_UNITS	1	/* int f_lasti in code units (3.10) */
+#define PYTHON_POS_PTR		2	/* instruction pointer (3.11+) */
+
+#define PYTHON_ENTRY_ALL	0	/* one eval call per frame (<= 3.10) */
+#define PYTHON_ENTRY_FLAG	1	/* is_entry byte (3.11) */
+#define PYTHON_ENTRY_SHIM	2	/* C-stack shim frames (3.12+) */
+
+#define PYTHON_LT_LNOTAB	0	/* co_lnotab (3.9) */
+#define PYTHON_LT_310		1	/* co_linetable (3.10) */
+#define PYTHON_LT_LOCATIONS	2	/* location table (3.11+) */
+
+#define PYTHON_OWNER_GENERATOR	1	/* frame owners (3.11+) */
+#define PYTHON_OWNER_CSTACK	3	/* shim (3.12+) */
+
+struct python_layout {
+	uint32_t	 minor;		/* 3.minor */
+	uint32_t	 ts_head;	/* frame, cframe or current_frame */
+	int32_t		 cf_current;	/* _PyCFrame.current_frame or -1 */
+	uint32_t	 f_size;	/* bytes read per frame */
+	uint32_t	 f_back;	/* f_back or previous */
+	uint32_t	 f_code;	/* f_code or f_executable */
+	uint32_t	 f_pos;		/* f_lasti, prev_instr or instr_ptr */
+	uint32_t	 pos_kind;	/* PYTHON_POS_* */
+	uint32_t	 entry_kind;	/* PYTHON_ENTRY_* */
+	int32_t		 f_owner;	/* -1 before 3.11 */
+	int32_t		 f_is_entry;	/* 3.11 only, else -1 */
+	uint32_t	 co_size;	/* PyCode_Type.tp_basicsize */
+	uint32_t	 co_firstlineno;
+	uint32_t	 co_filename;
+	uint32_t	 co_name;	/* co_qualname from 3.11 */
+	uint32_t	 co_linetable;	/* co_lnotab on 3.9 */
+	int32_t		 co_firsttraceable;	/* -1 before 3.11 */
+	int32_t		 co_adaptive;	/* co_code_adaptive, -1 before */
+	uint32_t	 lt_kind;	/* PYTHON_LT_* */
+	uint32_t	 str_size;	/* PyUnicode_Type.tp_basicsize */
+	uint32_t	 str_ascii;	/* data of a compact ASCII string */
+	uint32_t	 str_compact;	/* data of a compact non-ASCII one */
+	uint32_t	 pool_size;	/* pymalloc pool, bytes */
+	uint32_t	 arena_size;	/* pymalloc arena, bytes */
+};
+
+/* What python.c found, set once before Python stacks are turned on. */
+struct python_rt {
+	const struct python_layout *lay;
+	uintptr_t	 code_type;	/* &PyCode_Type */
+	uintptr_t	 unicode_type;
+	uintptr_t	 bytes_type;
+	uintptr_t	 frame_type;	/* &PyFrame_Type (<= 3.10) */
+	void		*(*this_tstate)(void);	/* PyGILState_GetThisThreadState */
+	int		 (*gil_check)(void);	/* PyGILState_Check */
+	int		 (*finalizing)(void);	/* (_)Py_IsFinalizing */
+	uintptr_t	 eval_lo;	/* _PyEval_EvalFrameDefault */
+	uintptr_t	 eval_hi;
+	int32_t		 pid;		/* for process_vm_readv */
+	int		 finalized;	/* sticky: finalizing was seen */
+};
+extern struct python_rt python_rt;
+
+/* One step of a walk: a frame, or the end of one eval call's frames. */
+struct python_walk {
+	const struct python_layout *lay;
+	uintptr_t	 frame;		/* next frame to read, 0 at the end */
+	uint32_t	 steps;
+	int		 safe;		/* read through the kernel (no GIL) */
+};
+#define PYTHON_WALK_END		0
+#define PYTHON_WALK_FRAME	1	/* *frame is set */
+#define PYTHON_WALK_EMPTY	2	/* an entry frame was skipped */
+
+/* python-walk.c */
+int	 python_walk_init(void);
+int	 python_walk_begin(struct python_walk *w);
+int	 python_walk_next(struct python_walk *w, uint64_t *frame, int *entry);
+int	 python_line(uint32_t lt_kind, const uint8_t *tab, size_t len,
+	     int firstlineno, int64_t addrq);
+size_t	 python_utf8(uint32_t kind, const void *data, size_t nchars,
+	     char *out, size_t cap);
+void	 python_walk_fork_child(void);
+
+/* python-alloc.c */
+#define PYTHON_TLS_ARENA	0x1	/* in a pymalloc arena allocation */
+#define PYTHON_TLS_PYOBJ	0x2	/* in a wrapped Python domain */
+extern __thread uint32_t python_tls __attribute__((tls_model("initial-exec")));
+struct python_alloc_syms {
+	void	 (*get_arena)(void *);	/* PyObject_GetArenaAllocator */
+	void	 (*set_arena)(void *);	/* PyObject_SetArenaAllocator */
+	void	 (*get_domain)(int, void *);	/* PyMem_GetAllocator */
+	void	 (*set_domain)(int, void *);	/* PyMem_SetAllocator */
+};
+const char *python_alloc_init(const struct python_alloc_syms *syms,
+	     int wrap_domains);
+void	 python_alloc_fork_child(void);
+
 #endif /* MEMTOP_CORE_H */
