@@ -33,6 +33,12 @@
 #include "memtop/event.h"
 #include "memtop/shm.h"
 
+/*
+ * Everything declared here is hidden: the compiler then reaches globals
+ * without going through the GOT (the hooks read some on every call).
+ */
+#pragma GCC visibility push(hidden)
+
 /* Pointers into the mapped segment, set once by shm_attach(). */
 struct core_shm {
 	struct memtop_header		*hdr;
@@ -139,16 +145,26 @@ extern int core_glibc_malloc;
 extern size_t (*core_real_usable)(void *);
 
 static inline size_t
-core_usable_size(void *p)
+core_glibc_usable(const void *p)
 {
 	size_t	sz;
 
-	if (__builtin_expect(core_glibc_malloc, 1)) {
-		/* In-use glibc chunk: size field just below the block, low
-		 * bits PREV_INUSE(1) IS_MMAPPED(2) NON_MAIN_ARENA(4). */
-		sz = ((const size_t *)p)[-1];
-		return ((sz & ~(size_t)7) - ((sz & 2) ? 16 : 8));
-	}
+	/*
+	 * An in-use glibc chunk: its size field is just below the block,
+	 * with PREV_INUSE (1), IS_MMAPPED (2) and NON_MAIN_ARENA (4) in the
+	 * low bits.  The block may use the next chunk's first word, except
+	 * for an mmapped chunk (what malloc_usable_size says too).
+	 */
+	sz = ((const size_t *)p)[-1];
+	return ((sz & ~(size_t)7) - 8 - ((sz & 2) << 2));
+}
+
+/* Usable size of a block of the real allocator. */
+static inline size_t
+core_usable_size(void *p)
+{
+	if (__builtin_expect(core_glibc_malloc, 1))
+		return (core_glibc_usable(p));
 	return (core_real_usable(p));
 }
 
@@ -239,14 +255,83 @@ live_hash(uint64_t addr)
 	return (addr);
 }
 
+/*
+ * The filter's bucket for an address: cheap (no multiply), and spread well
+ * enough for blocks that are at least 16-byte aligned.
+ */
+static inline uint64_t
+live_bucket(uint64_t addr)
+{
+	return (((addr >> 4) ^ (addr >> 20)) & (LIVE_FILTER_SIZE - 1));
+}
+
 /* Nonzero when addr may be in the live table (always, without a filter). */
 static inline int
 live_maybe(uint64_t addr)
 {
 	if (live_filter == NULL)
 		return (1);
-	return (__atomic_load_n(&live_filter[live_hash(addr) &
-	    (LIVE_FILTER_SIZE - 1)], __ATOMIC_RELAXED) != 0);
+	return (__atomic_load_n(&live_filter[live_bucket(addr)],
+	    __ATOMIC_RELAXED) != 0);
+}
+
+/*
+ * The engine's fast paths, inlined into the hooks: a handful of
+ * instructions on thread-local state and the thread's own slot, no lock,
+ * no atomic read-modify-write, no call.  Anything else goes to the slow
+ * paths in sample.c, which take the guard themselves.
+ */
+void	 engine_alloc_slow(void *p, size_t size, uint32_t live_flags);
+void	 engine_free_slow(void *p, size_t size);
+void	 engine_flush_alloc(void *p, size_t size);
+void	 engine_flush_free(void);
+
+/*
+ * Add to a counter of the thread's own slot.  The thread is its only
+ * writer, so a plain add (one instruction, no lock prefix) is enough: the
+ * aligned 64-bit store is atomic for the reader.
+ */
+#define CORE_OWN_ADD(field, v)	((field) += (v))
+
+/* Count an allocation; see engine_on_alloc. */
+static inline void
+engine_alloc_fast(void *p, size_t size, uint32_t live_flags)
+{
+	struct core_thread		*t = &core_tls;
+	struct memtop_thread_slot	*slot;
+	int64_t				 d;
+
+	if (__builtin_expect((t->countdown -= (int64_t)size) <= 0, 0)) {
+		engine_alloc_slow(p, size, live_flags);
+		return;
+	}
+	slot = t->slot;		/* countdown > 0: the thread owns a slot */
+	CORE_OWN_ADD(slot->alloc_bytes, size);
+	CORE_OWN_ADD(slot->alloc_count, 1);
+	d = (t->delta += (int64_t)size);
+	if (__builtin_expect(d >= MEMTOP_FLUSH_BYTES ||
+	    d > __atomic_load_n(&core_shm.glob->flush_limit, __ATOMIC_RELAXED),
+	    0))
+		engine_flush_alloc(p, size);
+}
+
+/* Count a free, before the block is released; see engine_on_free. */
+static inline void
+engine_free_fast(void *p, size_t size)
+{
+	struct core_thread		*t = &core_tls;
+	struct memtop_thread_slot	*slot = t->slot;
+
+	if (__builtin_expect(slot == NULL ||
+	    live_maybe((uint64_t)(uintptr_t)p), 0)) {
+		engine_free_slow(p, size);
+		return;
+	}
+	CORE_OWN_ADD(slot->free_bytes, size);
+	CORE_OWN_ADD(slot->free_count, 1);
+	if (__builtin_expect((t->delta -= (int64_t)size) <=
+	    -MEMTOP_FLUSH_BYTES, 0))
+		engine_flush_free();
 }
 
 /* ring.c */
@@ -380,5 +465,7 @@ struct python_alloc_syms {
 const char *python_alloc_init(const struct python_alloc_syms *syms,
 	     int wrap_domains);
 void	 python_alloc_fork_child(void);
+
+#pragma GCC visibility pop
 
 #endif /* MEMTOP_CORE_H */

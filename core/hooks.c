@@ -3,11 +3,14 @@
  * mmap, munmap, mremap), and the bootstrap that finds the real ones.
  *
  * Each hook is thin: when the thread holds the reentrancy guard or the
- * process does not track, it passes straight through; otherwise it takes
- * the guard, calls the real function, and tells the engine (core.h) what
- * was allocated or freed, by usable size.  The guard is held across the
- * real call so that whatever the allocator does inside (mmap, or calling
- * malloc itself) is not counted twice.
+ * process does not track, it passes straight through; otherwise it calls
+ * the real function with the guard held, so that whatever the allocator
+ * does inside (mmap, or calling malloc itself) is not counted twice, and
+ * tells the engine's inlined fast path (core.h) what was allocated or
+ * freed, by usable size.  A free is counted before the block is released.
+ * glibc's allocator makes no call back through the PLT (its mmap and
+ * friends are internal calls), so malloc and free skip the guard when it
+ * is the real one: the commonest calls stay a handful of instructions.
  *
  * The real functions are resolved once, early (the constructor, or the
  * first hook called before it), with dlsym(RTLD_NEXT).  dlsym allocates:
@@ -67,8 +70,7 @@ static size_t	 hooks_pool_used;
 static inline int
 hooks_in_pool(const void *p)
 {
-	return ((const char *)p >= hooks_pool &&
-	    (const char *)p < hooks_pool + HOOKS_POOL_SIZE);
+	return ((uintptr_t)p - (uintptr_t)hooks_pool < HOOKS_POOL_SIZE);
 }
 
 /* Allocate from the bootstrap pool (zeroed, never reused); NULL if full. */
@@ -228,11 +230,17 @@ malloc(size_t n)
 			return (malloc(n));	/* just attached */
 		return (real_malloc(n));
 	}
+	if (__builtin_expect(core_glibc_malloc, 1)) {
+		/* glibc's allocator never calls back through the PLT. */
+		if ((p = real_malloc(n)) != NULL)
+			engine_alloc_fast(p, core_glibc_usable(p), 0);
+		return (p);
+	}
 	t->guard++;
 	p = real_malloc(n);
-	if (p != NULL)
-		engine_on_alloc(p, core_usable_size(p), 0);
 	t->guard--;
+	if (p != NULL)
+		engine_alloc_fast(p, core_real_usable(p), 0);
 	return (p);
 }
 
@@ -248,8 +256,13 @@ free(void *p)
 			real_free(p);
 		return;
 	}
+	if (__builtin_expect(core_glibc_malloc, 1)) {
+		engine_free_fast(p, core_glibc_usable(p));
+		real_free(p);
+		return;
+	}
+	engine_free_fast(p, core_real_usable(p));
 	t->guard++;
-	engine_on_free(p, core_usable_size(p), 0);
 	real_free(p);
 	t->guard--;
 }
@@ -275,9 +288,9 @@ calloc(size_t n, size_t m)
 	}
 	t->guard++;
 	p = real_calloc(n, m);
-	if (p != NULL)
-		engine_on_alloc(p, core_usable_size(p), 0);
 	t->guard--;
+	if (p != NULL)
+		engine_alloc_fast(p, core_usable_size(p), 0);
 	return (p);
 }
 
@@ -313,13 +326,14 @@ realloc(void *p, size_t n)
 			return (realloc(p, n));
 		return (real_realloc(p, n));
 	}
-	t->guard++;
 	if (p != NULL) {
 		/* Out of the live table before the block can be reused. */
 		old = core_usable_size(p);
 		found = engine_take(p, &e);
 	}
+	t->guard++;
 	q = real_realloc(p, n);
+	t->guard--;
 	if (q == NULL && (p == NULL || n != 0)) {
 		/* Failed: p is untouched. */
 		if (found)
@@ -329,9 +343,8 @@ realloc(void *p, size_t n)
 		if (p != NULL)
 			engine_on_free_taken(p, old, found ? &e : NULL);
 		if (q != NULL)
-			engine_on_alloc(q, core_usable_size(q), 0);
+			engine_alloc_fast(q, core_usable_size(q), 0);
 	}
-	t->guard--;
 	return (q);
 }
 
@@ -362,9 +375,9 @@ posix_memalign(void **pp, size_t align, size_t n)
 	}
 	t->guard++;
 	r = real_posix_memalign(pp, align, n);
-	if (r == 0 && *pp != NULL)
-		engine_on_alloc(*pp, core_usable_size(*pp), 0);
 	t->guard--;
+	if (r == 0 && *pp != NULL)
+		engine_alloc_fast(*pp, core_usable_size(*pp), 0);
 	return (r);
 }
 
@@ -384,9 +397,9 @@ posix_memalign(void **pp, size_t align, size_t n)
 	}								\
 	t->guard++;							\
 	p = (call);							\
-	if (p != NULL)							\
-		engine_on_alloc(p, core_usable_size(p), 0);		\
 	t->guard--;							\
+	if (p != NULL)							\
+		engine_alloc_fast(p, core_usable_size(p), 0);		\
 	return (p);							\
 } while (0)
 

@@ -236,13 +236,13 @@ live_delete_at(struct memtop_live_entry *tab, uint64_t cap, uint64_t i)
 
 /* Raise the filter counter of an address (saturates at 255). */
 static void
-live_filter_up(uint64_t h)
+live_filter_up(uint64_t addr)
 {
 	uint8_t	*c, v;
 
 	if (live_filter == NULL)
 		return;
-	c = &live_filter[h & (LIVE_FILTER_SIZE - 1)];
+	c = &live_filter[live_bucket(addr)];
 	v = __atomic_load_n(c, __ATOMIC_RELAXED);
 	while (v != 255 && !__atomic_compare_exchange_n(c, &v, v + 1, 1,
 	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -251,13 +251,13 @@ live_filter_up(uint64_t h)
 
 /* Lower the filter counter of an address, unless it saturated. */
 static void
-live_filter_down(uint64_t h)
+live_filter_down(uint64_t addr)
 {
 	uint8_t	*c, v;
 
 	if (live_filter == NULL)
 		return;
-	c = &live_filter[h & (LIVE_FILTER_SIZE - 1)];
+	c = &live_filter[live_bucket(addr)];
 	v = __atomic_load_n(c, __ATOMIC_RELAXED);
 	while (v != 255 && v != 0 && !__atomic_compare_exchange_n(c, &v,
 	    v - 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -316,7 +316,7 @@ live_insert(uint64_t addr, uint64_t size, double weight, uint32_t stack,
 	live_end(sh);
 
 	if (!replaced)
-		live_filter_up(h);
+		live_filter_up(addr);
 	else {
 		/* Give back what the stale entry was charged. */
 		sample_estimate(&s, stale.size, stale.weight);
@@ -362,6 +362,6 @@ live_remove(uint64_t addr, struct memtop_live_entry *out)
 	lp->count--;
 	live_publish(sh, lp);
 	live_end(sh);
-	live_filter_down(h);
+	live_filter_down(addr);
 	return (1);
 }

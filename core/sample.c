@@ -430,24 +430,21 @@ sample_alloc_slow(struct core_thread *t, void *p, size_t size, int is_map,
 }
 
 /*
- * Count an allocation of size usable bytes at p (malloc family, or a
- * wrapped Python domain with MEMTOP_LIVE_PYOBJ) and sample it.
+ * The slow part of an allocation (engine_alloc_fast found the countdown at
+ * zero or below, already lowered by size): count it, sample it if due,
+ * keep it in the live table.  Holds the guard: unwinding allocates.
  */
 void
-engine_on_alloc(void *p, size_t size, uint32_t live_flags)
+engine_alloc_slow(void *p, size_t size, uint32_t live_flags)
 {
 	struct core_thread	*t = &core_tls;
 	struct engine_sample	 s;
 	uint64_t		 now;
 
-	if (__builtin_expect((t->countdown -= (int64_t)size) > 0, 1)) {
-		sample_own_add(&t->slot->alloc_bytes, size);
-		sample_own_add(&t->slot->alloc_count, 1);
-		sample_delta_alloc(t, p, size, SAMPLE_NO_STACK);
-		return;
-	}
+	t->guard++;
 	if (!sample_alloc_slow(t, p, size, 0, live_flags, &s)) {
 		sample_delta_alloc(t, p, size, SAMPLE_NO_STACK);
+		t->guard--;
 		return;
 	}
 	now = core_now();
@@ -463,6 +460,39 @@ engine_on_alloc(void *p, size_t size, uint32_t live_flags)
 		sample_charge(s.stack, 0, 0, s.est_bytes, s.est_count, now);
 	}
 	sample_delta_alloc(t, p, size, s.stack);
+	t->guard--;
+}
+
+/* The fast path's delta passed a flush threshold after an allocation. */
+void
+engine_flush_alloc(void *p, size_t size)
+{
+	struct core_thread	*t = &core_tls;
+
+	t->guard++;
+	sample_flush(t, p, size, SAMPLE_NO_STACK);
+	t->guard--;
+}
+
+/* The fast path's delta passed the flush threshold after a free. */
+void
+engine_flush_free(void)
+{
+	struct core_thread	*t = &core_tls;
+
+	t->guard++;
+	sample_flush(t, NULL, 0, SAMPLE_NO_STACK);
+	t->guard--;
+}
+
+/*
+ * Count an allocation of size usable bytes at p (malloc family, or a
+ * wrapped Python domain with MEMTOP_LIVE_PYOBJ) and sample it.
+ */
+void
+engine_on_alloc(void *p, size_t size, uint32_t live_flags)
+{
+	engine_alloc_fast(p, size, live_flags);
 }
 
 /* Subtract a sampled allocation that is being freed. */
@@ -481,9 +511,12 @@ sample_free_entry(struct core_thread *t, const struct memtop_live_entry *e)
 	errno = saved;
 }
 
-/* The slow part of a free: a new thread, or one on the shared slot. */
+/*
+ * Count a free whose live entry, if any, was already taken out (e, or NULL
+ * when it was not sampled).
+ */
 static void
-sample_free_slow(struct core_thread *t, size_t size,
+sample_free(struct core_thread *t, size_t size,
     const struct memtop_live_entry *e)
 {
 	struct memtop_thread_slot	*slot;
@@ -502,6 +535,25 @@ sample_free_slow(struct core_thread *t, size_t size,
 }
 
 /*
+ * The slow part of a free (engine_free_fast): a thread without its own
+ * slot, or an address the filter says may be sampled.
+ */
+void
+engine_free_slow(void *p, size_t size)
+{
+	struct core_thread		*t = &core_tls;
+	struct memtop_live_entry	 e;
+
+	t->guard++;
+	if (live_maybe((uint64_t)(uintptr_t)p) &&
+	    live_remove((uint64_t)(uintptr_t)p, &e))
+		sample_free(t, size, &e);
+	else
+		sample_free(t, size, NULL);
+	t->guard--;
+}
+
+/*
  * Take p's entry out of the live table if it is there (1, filling *e).
  * realloc does this before the real call, so that no other thread can be
  * handed the address while the table still holds it.
@@ -509,8 +561,13 @@ sample_free_slow(struct core_thread *t, size_t size,
 int
 engine_take(void *p, struct memtop_live_entry *e)
 {
-	return (live_maybe((uint64_t)(uintptr_t)p) &&
-	    live_remove((uint64_t)(uintptr_t)p, e));
+	int	found;
+
+	core_tls.guard++;
+	found = live_maybe((uint64_t)(uintptr_t)p) &&
+	    live_remove((uint64_t)(uintptr_t)p, e);
+	core_tls.guard--;
+	return (found);
 }
 
 /* Undo engine_take: the realloc failed and the block is still live. */
@@ -519,12 +576,14 @@ engine_put_back(const struct memtop_live_entry *e)
 {
 	struct engine_sample	s;
 
+	core_tls.guard++;
 	if (live_insert(e->addr, e->size, e->weight, e->stack, e->flags) != 0) {
 		/* Could not keep it: it leaves the live aggregates. */
 		sample_estimate(&s, e->size, e->weight);
 		sample_charge(e->stack, -s.est_bytes, -s.est_count, 0, 0,
 		    core_now());
 	}
+	core_tls.guard--;
 }
 
 /*
@@ -534,18 +593,9 @@ engine_put_back(const struct memtop_live_entry *e)
 void
 engine_on_free_taken(void *p, size_t size, const struct memtop_live_entry *e)
 {
-	struct core_thread		*t = &core_tls;
-	struct memtop_thread_slot	*slot = t->slot;
-
-	if (__builtin_expect(slot == NULL, 0)) {
-		sample_free_slow(t, size, e);
-		return;
-	}
-	sample_own_add(&slot->free_bytes, size);
-	sample_own_add(&slot->free_count, 1);
-	if (e != NULL)
-		sample_free_entry(t, e);
-	sample_delta_free(t, size);
+	core_tls.guard++;
+	sample_free(&core_tls, size, e);
+	core_tls.guard--;
 }
 
 /*
@@ -555,13 +605,7 @@ engine_on_free_taken(void *p, size_t size, const struct memtop_live_entry *e)
 void
 engine_on_free(void *p, size_t size, uint32_t live_flags)
 {
-	struct memtop_live_entry	e;
-
-	if (live_maybe((uint64_t)(uintptr_t)p) &&
-	    live_remove((uint64_t)(uintptr_t)p, &e))
-		engine_on_free_taken(p, size, &e);
-	else
-		engine_on_free_taken(p, size, NULL);
+	engine_free_fast(p, size);
 }
 
 /*
@@ -575,7 +619,7 @@ engine_map_add(void *p, size_t len, struct engine_sample *out)
 	struct core_thread	*t = &core_tls;
 	int			 sampled;
 
-	if ((t->countdown -= (int64_t)len) > 0) {
+	if ((t->countdown -= (int64_t)len) > 0 && t->slot != NULL) {
 		sample_own_add(&t->slot->map_bytes, len);
 		sample_own_add(&t->slot->map_count, 1);
 		sampled = 0;
