@@ -1,0 +1,330 @@
+/*
+ * core-live.c: the live table.  Entries go in and come out with what was
+ * put in; tables grow; deletion keeps every entry reachable from its home
+ * slot (backward shift, no tombstones); writers on several threads and a
+ * reader following the seqlock protocol of shm.h never see a broken
+ * shard; a full arena refuses and counts; the filter in front of the table
+ * forgets removed addresses.
+ */
+
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "segment.h"
+#include "tap.h"
+
+#define BASE	UINT64_C(0x7f0000000000)
+
+/* Attach a fresh segment. */
+static void
+attach(struct segment_sizes *z)
+{
+	struct memtop_header	*h;
+	uint64_t		 size;
+
+	core_active = 0;
+	if ((h = segment_new(z, &size)) == NULL ||
+	    shm_attach(h, size, -1) != 0)
+		tap_bail("cannot attach a segment");
+	stacks_set_own_range(0, 0);
+}
+
+/*
+ * Check a table copy: every entry is reachable from its home slot without
+ * crossing an empty one, and the count matches.  Returns 0 when fine.
+ */
+static int
+table_broken(const struct memtop_live_entry *tab, uint64_t cap,
+    uint64_t count)
+{
+	uint64_t	i, j, n = 0;
+
+	for (i = 0; i < cap; i++) {
+		if (tab[i].addr == 0)
+			continue;
+		n++;
+		for (j = live_hash(tab[i].addr) & (cap - 1); j != i;
+		    j = (j + 1) & (cap - 1)) {
+			if (tab[j].addr == 0)
+				return (1);
+		}
+		if (tab[i].size != tab[i].addr % 4096 + 1)
+			return (2);
+	}
+	return (n != count ? 3 : 0);
+}
+
+/* Check every shard, with no writer around. */
+static int
+all_broken(void)
+{
+	uint64_t	s;
+
+	for (s = 0; s < core_shm.nshards; s++) {
+		if (core_shm.shards[s].capacity != 0 && table_broken(
+		    &core_shm.arena[core_shm.shards[s].table],
+		    core_shm.shards[s].capacity, core_shm.shards[s].count))
+			return (1);
+	}
+	return (0);
+}
+
+/* Entries in use. */
+static uint64_t
+entries(void)
+{
+	uint64_t	s, n = 0;
+
+	for (s = 0; s < core_shm.nshards; s++)
+		n += core_shm.shards[s].count;
+	return (n);
+}
+
+/* The size we give address a (so that entries check themselves). */
+static uint64_t
+size_of(uint64_t a)
+{
+	return (a % 4096 + 1);
+}
+
+/* One thread: insert, remove, grow, with checks. */
+static void
+test_single(void)
+{
+	struct segment_sizes		z = segment_defaults();
+	struct memtop_live_entry	e;
+	uint64_t			n = 100000, i, a, wrong = 0;
+	uint64_t			*order;
+
+	z.sample_mean = 0;
+	z.config = MEMTOP_CFG_EXACT;
+	z.shards = 4;
+	attach(&z);
+	for (i = 0; i < n; i++) {
+		a = BASE + i * 48;
+		if (live_insert(a, size_of(a), 1.5, (uint32_t)(i % 7), 0) != 0)
+			wrong++;
+	}
+	ok(wrong == 0 && entries() == n, "%llu entries in",
+	    (unsigned long long)n);
+	ok(core_shm.shards[0].capacity >= n / 4 * 10 / 7,
+	    "tables grew (%llu in shard 0)",
+	    (unsigned long long)core_shm.shards[0].capacity);
+	ok(!all_broken(), "every entry reachable from its home");
+	ok(!live_remove(BASE + 8, &e), "an address never put in is not found");
+
+	order = calloc(n, sizeof *order);
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = n - 1; i > 0; i--) {
+		uint64_t j = (uint64_t)random() % (i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (i = 0; i < n / 2; i++) {
+		a = BASE + order[i] * 48;
+		if (!live_remove(a, &e) || e.addr != a || e.size != size_of(a) ||
+		    e.weight != 1.5 || e.stack != order[i] % 7)
+			wrong++;
+	}
+	ok(wrong == 0, "half removed in random order, each as put in");
+	ok(!all_broken() && entries() == n - n / 2,
+	    "after deletions every entry is still reachable");
+	for (; i < n; i++) {
+		if (!live_remove(BASE + order[i] * 48, &e))
+			wrong++;
+	}
+	ok(wrong == 0 && entries() == 0, "all removed");
+	free(order);
+}
+
+struct writer {
+	int		 id;
+	pthread_t	 tid;
+	long		 ops;
+	long		 wrong;
+};
+
+static volatile int	stop;		/* the reader saw enough */
+static volatile int	done;		/* the writers finished */
+
+/* Insert and remove in an address range of its own. */
+static void *
+writer(void *arg)
+{
+	struct writer			*w = arg;
+	struct memtop_live_entry	 e;
+	uint64_t			 base = BASE + ((uint64_t)w->id << 36);
+	uint64_t			 x = (uint64_t)w->id * 7919 + 1;
+	uint64_t			 a, slots = 20000;
+	uint8_t				*in = calloc(slots, 1);
+	long				 k;
+
+	/* At least 400000 operations, and until the reader saw enough. */
+	for (k = 0; k < 20000000 && (k < 400000 || !stop); k++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		a = base + (x % slots) * 64;
+		if (in[x % slots]) {
+			if (!live_remove(a, &e) || e.size != size_of(a))
+				w->wrong++;
+			in[x % slots] = 0;
+		} else {
+			if (live_insert(a, size_of(a), 1, 0, 0) != 0)
+				w->wrong++;
+			in[x % slots] = 1;
+		}
+		w->ops++;
+	}
+	free(in);
+	return (NULL);
+}
+
+struct reader {
+	pthread_t	 tid;
+	long		 snapshots;
+	long		 broken;
+};
+
+/* Copy shards with the seqlock protocol and check each copy. */
+static void *
+reader(void *arg)
+{
+	struct reader			*r = arg;
+	struct memtop_live_shard	*sh;
+	struct memtop_live_entry	*copy;
+	uint64_t			 s = 0, cap, table, count;
+	uint32_t			 seq;
+
+	copy = malloc(sizeof *copy << 20);
+	while (!done) {
+		if (r->snapshots >= 200)
+			stop = 1;
+		sh = &core_shm.shards[s++ % core_shm.nshards];
+		seq = __atomic_load_n(&sh->seq, __ATOMIC_ACQUIRE);
+		if (seq & 1)
+			continue;
+		cap = __atomic_load_n(&sh->capacity, __ATOMIC_RELAXED);
+		table = __atomic_load_n(&sh->table, __ATOMIC_RELAXED);
+		count = __atomic_load_n(&sh->count, __ATOMIC_RELAXED);
+		if (cap == 0 || cap > (1 << 20) ||
+		    table + cap > core_shm.arena_cap)
+			continue;
+		memcpy(copy, &core_shm.arena[table], cap * sizeof *copy);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&sh->seq, __ATOMIC_RELAXED) != seq)
+			continue;
+		r->snapshots++;
+		if (table_broken(copy, cap, count))
+			r->broken++;
+	}
+	free(copy);
+	return (NULL);
+}
+
+/* Writers on three threads, one reader. */
+static void
+test_threads(void)
+{
+	struct segment_sizes	z = segment_defaults();
+	struct writer		w[3];
+	struct reader		r;
+	long			wrong = 0, ops = 0;
+	int			i;
+
+	z.sample_mean = 0;
+	z.config = MEMTOP_CFG_EXACT;
+	z.shards = 8;
+	attach(&z);
+	memset(&r, 0, sizeof r);
+	stop = done = 0;
+	pthread_create(&r.tid, NULL, reader, &r);
+	for (i = 0; i < 3; i++) {
+		memset(&w[i], 0, sizeof w[i]);
+		w[i].id = i + 1;
+		pthread_create(&w[i].tid, NULL, writer, &w[i]);
+	}
+	for (i = 0; i < 3; i++) {
+		pthread_join(w[i].tid, NULL);
+		wrong += w[i].wrong;
+		ops += w[i].ops;
+	}
+	done = 1;
+	pthread_join(r.tid, NULL);
+	ok(wrong == 0, "3 writers, %ld operations, each found what it put",
+	    ops);
+	ok(!all_broken(), "the tables are whole after the writers");
+	ok(r.snapshots > 0 && r.broken == 0,
+	    "a seqlock reader: %ld consistent copies, %ld broken",
+	    r.snapshots, r.broken);
+}
+
+/* A full arena, and the filter. */
+static void
+test_full_and_filter(void)
+{
+	struct segment_sizes		z = segment_defaults();
+	struct memtop_live_entry	e;
+	uint64_t			i, kept = 0, maybe = 0, a;
+
+	z.sample_mean = 0;
+	z.config = MEMTOP_CFG_EXACT;
+	z.shards = 1;
+	z.arena = 64;
+	attach(&z);
+	for (i = 0; i < 100; i++) {
+		if (live_insert(BASE + i * 16, size_of(BASE + i * 16), 1, 0,
+		    0) == 0)
+			kept++;
+	}
+	ok(kept > 16 && kept < 64, "a full arena refuses entries (%llu kept)",
+	    (unsigned long long)kept);
+	is_uint(core_shm.glob->live_table_full, 100 - kept,
+	    "and counts live_table_full");
+	ok(core_shm.glob->live_arena_used <= 64, "the arena never overflows");
+	for (i = 0, a = 0; i < 100; i++)
+		a += live_remove(BASE + i * 16, &e);
+	ok(a == kept && entries() == 0, "what was kept comes out");
+
+	z = segment_defaults();
+	attach(&z);	/* sampled: a filter */
+	ok(live_filter != NULL, "sampled mode has a filter");
+	for (i = 0; i < 1000; i++)
+		live_insert(BASE + i * 4096, 1, 1, 0, 0);
+	for (i = 0; i < 1000; i++)
+		maybe += live_maybe(BASE + i * 4096);
+	is_uint(maybe, 1000, "the filter passes every address in the table");
+	for (i = 0; i < 1000; i++)
+		live_remove(BASE + i * 4096, &e);
+	for (i = 0, maybe = 0; i < 1000; i++)
+		maybe += live_maybe(BASE + i * 4096);
+	is_uint(maybe, 0, "and forgets removed ones");
+	for (i = 0, maybe = 0; i < 100000; i++) {
+		a = BASE + (1 << 30) + i * 48;
+		maybe += live_maybe(a);
+	}
+	is_uint(maybe, 0, "an empty table's filter lets no free through");
+
+	z.sample_mean = 0;
+	z.config = MEMTOP_CFG_EXACT;
+	attach(&z);
+	ok(live_filter == NULL && live_maybe(BASE),
+	    "exact mode has no filter: every free looks");
+}
+
+int
+main(void)
+{
+	tap_plan(20);
+	test_single();
+	test_threads();
+	test_full_and_filter();
+	return (tap_done());
+}
