@@ -338,7 +338,7 @@ report_json_stack(struct json *j, struct model *m, struct model_stack *st)
 		json_string(j, "module", sf->module);
 		json_string(j, "kind", report_kind(sf));
 		if (sf->kind == SYM_NATIVE) {
-			snprintf(addr, sizeof addr, "%#" PRIx64, sf->frame);
+			snprintf(addr, sizeof addr, "0x%" PRIx64, sf->frame);
 			json_string(j, "address", addr);
 		}
 		json_object_end(j);

@@ -1,0 +1,60 @@
+#!/bin/sh
+# cli-untracked.sh: targets LD_PRELOAD cannot reach (statically linked,
+# set-user-ID to another user, a script whose interpreter is static) run
+# anyway; memtop says why on one line and still reports resident and
+# swapped memory, with allocated memory unknown.
+
+. "$top_srcdir/tests/lib/tap.sh"
+
+plan 16
+
+REPORT=$T/r.json
+STATIC=$TARGETS/known-static
+
+need "a statically linked test target (libc.a)" test -x "$STATIC"
+need "root, to make a set-user-ID file owned by another user" \
+    test "$(id -u)" -eq 0
+
+"$MEMTOP" --report=json -o "$REPORT" -- "$STATIC" "$T/expect" >"$T/out" 2>"$T/err"
+is $? 0 "a static target runs: exit 0"
+err=$(cat "$T/err")
+like "$err" '^memtop: .*statically linked' "memtop says it is statically linked"
+is "$(wc -l <"$T/err")" 1 "on one line"
+check_json "the report follows the schema" 'schema()'
+check_json "allocated is unknown, resident is known" 'not r["tracked"]' \
+    'r["peak"]["allocated"] is None' 'r["final"]["allocated"] is None' \
+    'r["peak"]["resident"] > 0' '"statically linked" in r["untracked_reason"]'
+test -s "$T/expect"
+ok $? "the static target ran to its end"
+
+"$MEMTOP" --report -- "$STATIC" - >"$T/out" 2>"$T/err"
+grep -q 'peak allocated:     unknown' "$T/out" &&
+    grep -q 'peak resident:      [1-9]' "$T/out"
+ok $? "the text report says allocated unknown, resident known" ||
+    diag_file "$T/out"
+
+# A script whose #! interpreter is static.
+printf '#!%s\n' "$STATIC" >"$T/script"
+chmod 755 "$T/script"
+"$MEMTOP" --report=json -o "$REPORT" -- "$T/script" >"$T/out" 2>"$T/err"
+is $? 0 "a script run by a static interpreter: exit 0"
+like "$(cat "$T/err")" 'statically linked' "the #! line is followed"
+
+# Set-user-ID to someone else: the loader ignores LD_PRELOAD.
+cp "$TARGETS/known" "$T/setuid"
+chown nobody "$T/setuid" && chmod 4755 "$T/setuid"
+ok $? "a set-user-ID copy of a target"
+chmod 1777 "$T"
+"$MEMTOP" --report=json -o "$REPORT" -- "$T/setuid" - >"$T/out" 2>"$T/err"
+is $? 0 "a set-user-ID target runs: exit 0"
+like "$(cat "$T/err")" '^memtop: .*set-user-ID' "memtop says it is set-user-ID"
+check_json "allocated unknown for the set-user-ID target" 'not r["tracked"]' \
+    'r["peak"]["resident"] > 0'
+
+# An ordinary dynamic target is tracked, for contrast.
+"$MEMTOP" --report=json -o "$REPORT" -- "$TARGETS/known" - >"$T/out" 2>"$T/err"
+is $? 0 "a dynamic target: exit 0"
+is "$(cat "$T/err")" "" "nothing on stderr"
+check_json "it is tracked" 'r["tracked"]' 'r["peak"]["allocated"] > 0'
+
+tap_done
