@@ -117,7 +117,7 @@ struct core_thread {
 	uint32_t			 guard;	/* reentrancy depth */
 	uint32_t			 state;	/* CORE_THREAD_* */
 	int32_t				 tid;
-	uint32_t			 in_slow;	/* sampling now */
+	uint32_t			 engine;	/* in the engine's own work */
 	int64_t				 shared_countdown;
 	uint64_t			 rng;
 	uint64_t			*scratch;	/* unwind buffers, private */
@@ -125,6 +125,17 @@ struct core_thread {
 };
 extern __thread struct core_thread core_tls
     __attribute__((tls_model("initial-exec")));
+
+/*
+ * The engine's own work (sampling, unwinding, attaching, mapping calls)
+ * holds the guard and marks itself: what libc, libunwind or the loader
+ * allocate for it then is "internal" (see live.c), never counted, and its
+ * free is not counted either, wherever it happens.  The guard alone (held
+ * around a real allocator call, or by python.c's allocator wrappers) only
+ * makes nested calls pass through.
+ */
+#define CORE_ENGINE_ENTER(t)	do { (t)->guard++; (t)->engine++; } while (0)
+#define CORE_ENGINE_LEAVE(t)	do { (t)->engine--; (t)->guard--; } while (0)
 
 /*
  * Nonzero while the process tracks: attached, not disabled, not a forked
@@ -199,6 +210,9 @@ void	 sample_charge(uint32_t stack, int64_t bytes, int64_t count,
 double	 sample_weight(uint64_t size, uint64_t mean);
 void	 sample_estimate(struct engine_sample *s, uint64_t size,
 	     double weight);
+#define ENGINE_PLAIN	0	/* engine_take: not sampled */
+#define ENGINE_SAMPLED	1	/* its live entry was taken out */
+#define ENGINE_INTERNAL	2	/* allocated for the engine: not counted */
 int	 engine_take(void *p, struct memtop_live_entry *e);
 void	 engine_put_back(const struct memtop_live_entry *e);
 void	 engine_on_free_taken(void *p, size_t size,
@@ -242,7 +256,10 @@ void	 live_init(int use_filter);
 int	 live_insert(uint64_t addr, uint64_t size, double weight,
 	     uint32_t stack, uint32_t flags);
 int	 live_remove(uint64_t addr, struct memtop_live_entry *out);
+void	 live_internal_add(uint64_t addr);
+int	 live_internal_take(uint64_t addr);
 extern uint8_t	*live_filter;	/* NULL when every free must look */
+extern uint8_t	*live_counts;	/* the filter's counters, in every mode */
 #define LIVE_FILTER_SIZE	(64 * 1024)
 
 /* Hash of an address, shared by the shards and the filter. */
@@ -332,6 +349,14 @@ engine_free_fast(void *p, size_t size)
 	if (__builtin_expect((t->delta -= (int64_t)size) <=
 	    -MEMTOP_FLUSH_BYTES, 0))
 		engine_flush_free();
+}
+
+/* Nonzero when addr may be an internal block (see live.c). */
+static inline int
+live_internal_maybe(uint64_t addr)
+{
+	return (live_counts != NULL && __atomic_load_n(
+	    &live_counts[live_bucket(addr)], __ATOMIC_RELAXED) != 0);
 }
 
 /* ring.c */

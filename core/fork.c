@@ -59,10 +59,10 @@ fork_thread_exit(void *arg)
 {
 	struct core_thread	*t = &core_tls;
 
-	core_guard_enter();
+	CORE_ENGINE_ENTER(t);
 	if (core_active)
 		sample_thread_release(t);
-	core_guard_leave();
+	CORE_ENGINE_LEAVE(t);
 }
 
 /* Register the fork handlers and the thread-exit key, once per process. */

@@ -125,7 +125,7 @@ hooks_init(void)
 			sched_yield();
 		return;
 	}
-	core_guard_enter();
+	CORE_ENGINE_ENTER(&core_tls);
 	real_malloc = hooks_next("malloc");
 	real_free = hooks_next("free");
 	real_calloc = hooks_next("calloc");
@@ -163,7 +163,7 @@ hooks_init(void)
 		    "not tracking\n");
 	else
 		shm_attach_env();
-	core_guard_leave();
+	CORE_ENGINE_LEAVE(&core_tls);
 }
 
 /* Start as soon as the library is loaded. */
@@ -184,10 +184,10 @@ hooks_destructor(void)
 {
 	if (!core_active)
 		return;
-	core_guard_enter();
+	CORE_ENGINE_ENTER(&core_tls);
 	core_set_exiting();
 	sample_flush_thread(&core_tls);
-	core_guard_leave();
+	CORE_ENGINE_LEAVE(&core_tls);
 }
 
 /* Make the real functions known; nonzero when they are. */
@@ -217,6 +217,26 @@ hooks_pages(size_t len)
 	return ((len + hooks_page - 1) & ~(hooks_page - 1));
 }
 
+/*
+ * A block allocated while passing through: if the engine's own work asked
+ * for it, remember it as internal (never counted, nor its free).
+ */
+static inline void *
+hooks_internal(struct core_thread *t, void *p)
+{
+	if (__builtin_expect(t->engine != 0, 0) && p != NULL && core_active)
+		live_internal_add((uint64_t)(uintptr_t)p);
+	return (p);
+}
+
+/* A block freed while passing through: forget it if it was internal. */
+static inline void
+hooks_internal_free(void *p)
+{
+	if (core_active && live_internal_maybe((uint64_t)(uintptr_t)p))
+		live_internal_take((uint64_t)(uintptr_t)p);
+}
+
 HOOK void *
 malloc(size_t n)
 {
@@ -228,7 +248,7 @@ malloc(size_t n)
 			return (hooks_pool_alloc(n));
 		if (!hooks_bypass(t))
 			return (malloc(n));	/* just attached */
-		return (real_malloc(n));
+		return (hooks_internal(t, real_malloc(n)));
 	}
 	if (__builtin_expect(core_glibc_malloc, 1)) {
 		/* glibc's allocator never calls back through the PLT. */
@@ -252,6 +272,7 @@ free(void *p)
 	if (p == NULL || hooks_in_pool(p))
 		return;
 	if (hooks_bypass(t)) {
+		hooks_internal_free(p);
 		if (real_free != NULL)
 			real_free(p);
 		return;
@@ -284,7 +305,7 @@ calloc(size_t n, size_t m)
 		}
 		if (!hooks_bypass(t))
 			return (calloc(n, m));
-		return (real_calloc(n, m));
+		return (hooks_internal(t, real_calloc(n, m)));
 	}
 	t->guard++;
 	p = real_calloc(n, m);
@@ -315,7 +336,7 @@ realloc(void *p, size_t n)
 	struct memtop_live_entry	 e;
 	size_t				 old = 0;
 	void				*q;
-	int				 found = 0;
+	int				 took = ENGINE_PLAIN;
 
 	if (p != NULL && hooks_in_pool(p))
 		return (hooks_realloc_pool(p, n));
@@ -324,24 +345,32 @@ realloc(void *p, size_t n)
 			return (p == NULL ? hooks_pool_alloc(n) : NULL);
 		if (!hooks_bypass(t))
 			return (realloc(p, n));
-		return (real_realloc(p, n));
+		if (p != NULL)
+			hooks_internal_free(p);
+		q = real_realloc(p, n);
+		if (q == NULL && p != NULL && n != 0)
+			return (hooks_internal(t, p));	/* failed: p stays */
+		return (hooks_internal(t, q));
 	}
 	if (p != NULL) {
 		/* Out of the live table before the block can be reused. */
 		old = core_usable_size(p);
-		found = engine_take(p, &e);
+		took = engine_take(p, &e);
 	}
 	t->guard++;
 	q = real_realloc(p, n);
 	t->guard--;
 	if (q == NULL && (p == NULL || n != 0)) {
 		/* Failed: p is untouched. */
-		if (found)
+		if (took == ENGINE_SAMPLED)
 			engine_put_back(&e);
+		else if (took == ENGINE_INTERNAL)
+			live_internal_add((uint64_t)(uintptr_t)p);
 	} else {
 		/* glibc's realloc(p, 0) frees p and returns NULL. */
-		if (p != NULL)
-			engine_on_free_taken(p, old, found ? &e : NULL);
+		if (p != NULL && took != ENGINE_INTERNAL)
+			engine_on_free_taken(p, old,
+			    took == ENGINE_SAMPLED ? &e : NULL);
 		if (q != NULL)
 			engine_alloc_fast(q, core_usable_size(q), 0);
 	}
@@ -371,7 +400,9 @@ posix_memalign(void **pp, size_t align, size_t n)
 			return (ENOMEM);
 		if (!hooks_bypass(t))
 			return (posix_memalign(pp, align, n));
-		return (real_posix_memalign(pp, align, n));
+		if ((r = real_posix_memalign(pp, align, n)) == 0)
+			hooks_internal(t, *pp);
+		return (r);
 	}
 	t->guard++;
 	r = real_posix_memalign(pp, align, n);
@@ -393,7 +424,7 @@ posix_memalign(void **pp, size_t align, size_t n)
 		}							\
 		if (!hooks_bypass(t))					\
 			return (again);					\
-		return (call);						\
+		return (hooks_internal(t, (call)));			\
 	}								\
 	t->guard++;							\
 	p = (call);							\
@@ -455,7 +486,7 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	}
 	track = (flags & MAP_ANONYMOUS) != 0 &&
 	    (flags & MAP_TYPE) == MAP_PRIVATE;
-	t->guard++;
+	CORE_ENGINE_ENTER(t);
 	maps_lock();
 	p = real_mmap(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED) {
@@ -464,7 +495,7 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		errno = saved;
 	}
 	maps_unlock();
-	t->guard--;
+	CORE_ENGINE_LEAVE(t);
 	return (p);
 }
 
@@ -482,7 +513,7 @@ munmap(void *addr, size_t len)
 			return ((int)syscall(SYS_munmap, addr, len));
 		return (real_munmap(addr, len));
 	}
-	t->guard++;
+	CORE_ENGINE_ENTER(t);
 	maps_lock();
 	r = real_munmap(addr, len);
 	if (r == 0) {
@@ -491,7 +522,7 @@ munmap(void *addr, size_t len)
 		errno = saved;
 	}
 	maps_unlock();
-	t->guard--;
+	CORE_ENGINE_LEAVE(t);
 	return (r);
 }
 
@@ -514,7 +545,7 @@ mremap(void *old, size_t oldlen, size_t len, int flags, ...)
 			    flags, want));
 		return (real_mremap(old, oldlen, len, flags, want));
 	}
-	t->guard++;
+	CORE_ENGINE_ENTER(t);
 	maps_lock();
 	p = real_mremap(old, oldlen, len, flags, want);
 	if (p != MAP_FAILED) {
@@ -524,6 +555,6 @@ mremap(void *old, size_t oldlen, size_t len, int flags, ...)
 		errno = saved;
 	}
 	maps_unlock();
-	t->guard--;
+	CORE_ENGINE_LEAVE(t);
 	return (p);
 }

@@ -19,6 +19,13 @@
  * that a counter that reached 255 stays there.  A free looks at its counter
  * and locks a shard only when it is not zero.
  *
+ * The same counters cover the internal set: blocks that libc, libunwind or
+ * the loader allocated for the engine's own work (core_tls.engine set).
+ * They are not the program's: never counted, and their free, wherever it
+ * happens (often at thread exit, outside the engine), must not be counted
+ * either.  They are kept in a small private hash set; a free looks there
+ * only when its filter counter is not zero.
+ *
  * When the arena is exhausted and a shard cannot grow past its load limit,
  * it keeps filling up to one free slot; after that a sample is not kept and
  * live_table_full is counted.  The caller then leaves that sample out of
@@ -36,6 +43,13 @@
 #define LIVE_RECYCLE	32
 
 uint8_t			*live_filter;
+uint8_t			*live_counts;
+
+/* The internal set: open addressing, backward-shift deletion, private. */
+static uint64_t		*live_int;
+static uint64_t		 live_int_cap;
+static uint64_t		 live_int_count;
+static uint32_t		 live_int_lock;
 
 /*
  * The target's own copy of each shard's table, capacity, count and lock:
@@ -57,20 +71,23 @@ static uint64_t		 live_recycled[LIVE_CLASSES][LIVE_RECYCLE];
 static uint32_t		 live_nrecycled[LIVE_CLASSES];
 static uint32_t		 live_recycle_lock;
 
-/* Set up the filter (sampled mode) and forget recycled space. */
+/*
+ * Set up the counters, the filter (sampled mode only: in exact mode every
+ * free looks in the table) and the internal set; forget recycled space.
+ */
 void
 live_init(int use_filter)
 {
-	if (use_filter) {
-		if (live_filter == NULL)
-			live_filter = core_private_map(LIVE_FILTER_SIZE);
-		else
-			memset(live_filter, 0, LIVE_FILTER_SIZE);
-		/* Without a filter every free looks: slower, still right. */
-	} else if (live_filter != NULL) {
-		core_private_unmap(live_filter, LIVE_FILTER_SIZE);
-		live_filter = NULL;
-	}
+	if (live_counts == NULL)
+		live_counts = core_private_map(LIVE_FILTER_SIZE);
+	else
+		memset(live_counts, 0, LIVE_FILTER_SIZE);
+	/* Without counters every free looks: slower, still right. */
+	live_filter = use_filter ? live_counts : NULL;
+	if (live_int != NULL)
+		memset(live_int, 0, live_int_cap * sizeof *live_int);
+	live_int_count = 0;
+	live_int_lock = 0;
 	memset(live_nrecycled, 0, sizeof live_nrecycled);
 	live_recycle_lock = 0;
 
@@ -240,9 +257,9 @@ live_filter_up(uint64_t addr)
 {
 	uint8_t	*c, v;
 
-	if (live_filter == NULL)
+	if (live_counts == NULL)
 		return;
-	c = &live_filter[live_bucket(addr)];
+	c = &live_counts[live_bucket(addr)];
 	v = __atomic_load_n(c, __ATOMIC_RELAXED);
 	while (v != 255 && !__atomic_compare_exchange_n(c, &v, v + 1, 1,
 	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -255,9 +272,9 @@ live_filter_down(uint64_t addr)
 {
 	uint8_t	*c, v;
 
-	if (live_filter == NULL)
+	if (live_counts == NULL)
 		return;
-	c = &live_filter[live_bucket(addr)];
+	c = &live_counts[live_bucket(addr)];
 	v = __atomic_load_n(c, __ATOMIC_RELAXED);
 	while (v != 255 && v != 0 && !__atomic_compare_exchange_n(c, &v,
 	    v - 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -362,6 +379,104 @@ live_remove(uint64_t addr, struct memtop_live_entry *out)
 	lp->count--;
 	live_publish(sh, lp);
 	live_end(sh);
+	live_filter_down(addr);
+	return (1);
+}
+
+/* Put addr in an internal table known to have room; 1 if it is new. */
+static int
+live_int_put(uint64_t *tab, uint64_t cap, uint64_t addr)
+{
+	uint64_t	i = live_hash(addr) & (cap - 1);
+
+	while (tab[i] != 0) {
+		if (tab[i] == addr)
+			return (0);
+		i = (i + 1) & (cap - 1);
+	}
+	tab[i] = addr;
+	return (1);
+}
+
+/* Double the internal set (or create it); 0 on success.  Lock held. */
+static int
+live_int_grow(void)
+{
+	uint64_t	*tab, ncap = live_int_cap == 0 ? 1024 : live_int_cap * 2;
+	uint64_t	 i;
+
+	if ((tab = core_private_map(ncap * sizeof *tab)) == NULL)
+		return (-1);
+	for (i = 0; i < live_int_cap; i++) {
+		if (live_int[i] != 0)
+			live_int_put(tab, ncap, live_int[i]);
+	}
+	if (live_int != NULL)
+		core_private_unmap(live_int, live_int_cap * sizeof *live_int);
+	live_int = tab;
+	live_int_cap = ncap;
+	return (0);
+}
+
+/*
+ * Remember a block allocated for the engine's own work.  Out of memory,
+ * it is forgotten: its free will then be counted, a small error.
+ */
+void
+live_internal_add(uint64_t addr)
+{
+	if (addr == 0)
+		return;
+	core_lock(&live_int_lock);
+	if ((live_int_count + 1) * 2 > live_int_cap && live_int_grow() != 0) {
+		core_unlock(&live_int_lock);
+		return;
+	}
+	if (!live_int_put(live_int, live_int_cap, addr)) {
+		core_unlock(&live_int_lock);
+		return;
+	}
+	live_int_count++;
+	core_unlock(&live_int_lock);
+	live_filter_up(addr);
+}
+
+/*
+ * Forget addr if it is an internal block: returns 1 when it was (its free
+ * is then not counted), 0 otherwise.
+ */
+int
+live_internal_take(uint64_t addr)
+{
+	uint64_t	i, j, k, mask;
+
+	core_lock(&live_int_lock);
+	if (live_int_count == 0) {
+		core_unlock(&live_int_lock);
+		return (0);
+	}
+	mask = live_int_cap - 1;
+	for (i = live_hash(addr) & mask; live_int[i] != addr;
+	    i = (i + 1) & mask) {
+		if (live_int[i] == 0) {
+			core_unlock(&live_int_lock);
+			return (0);
+		}
+	}
+	/* Backward-shift deletion, as in the shards. */
+	for (j = i;;) {
+		j = (j + 1) & mask;
+		if (live_int[j] == 0)
+			break;
+		k = live_hash(live_int[j]) & mask;
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		live_int[i] = live_int[j];
+		i = j;
+	}
+	live_int[i] = 0;
+	live_int_count--;
+	core_unlock(&live_int_lock);
 	live_filter_down(addr);
 	return (1);
 }

@@ -173,7 +173,8 @@ sample_thread_init(struct core_thread *t)
 		    0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 			t->slot = &slots[i];
 			t->state = CORE_THREAD_OWN;
-			__atomic_store_n(&sample_slot_hint, (uint32_t)i,
+			/* The next search starts here (i is 1-based). */
+			__atomic_store_n(&sample_slot_hint, (uint32_t)(i - 1),
 			    __ATOMIC_RELAXED);
 			break;
 		}
@@ -441,10 +442,10 @@ engine_alloc_slow(void *p, size_t size, uint32_t live_flags)
 	struct engine_sample	 s;
 	uint64_t		 now;
 
-	t->guard++;
+	CORE_ENGINE_ENTER(t);
 	if (!sample_alloc_slow(t, p, size, 0, live_flags, &s)) {
 		sample_delta_alloc(t, p, size, SAMPLE_NO_STACK);
-		t->guard--;
+		CORE_ENGINE_LEAVE(t);
 		return;
 	}
 	now = core_now();
@@ -460,7 +461,7 @@ engine_alloc_slow(void *p, size_t size, uint32_t live_flags)
 		sample_charge(s.stack, 0, 0, s.est_bytes, s.est_count, now);
 	}
 	sample_delta_alloc(t, p, size, s.stack);
-	t->guard--;
+	CORE_ENGINE_LEAVE(t);
 }
 
 /* The fast path's delta passed a flush threshold after an allocation. */
@@ -469,9 +470,9 @@ engine_flush_alloc(void *p, size_t size)
 {
 	struct core_thread	*t = &core_tls;
 
-	t->guard++;
+	CORE_ENGINE_ENTER(t);
 	sample_flush(t, p, size, SAMPLE_NO_STACK);
-	t->guard--;
+	CORE_ENGINE_LEAVE(t);
 }
 
 /* The fast path's delta passed the flush threshold after a free. */
@@ -480,9 +481,9 @@ engine_flush_free(void)
 {
 	struct core_thread	*t = &core_tls;
 
-	t->guard++;
+	CORE_ENGINE_ENTER(t);
 	sample_flush(t, NULL, 0, SAMPLE_NO_STACK);
-	t->guard--;
+	CORE_ENGINE_LEAVE(t);
 }
 
 /*
@@ -536,54 +537,62 @@ sample_free(struct core_thread *t, size_t size,
 
 /*
  * The slow part of a free (engine_free_fast): a thread without its own
- * slot, or an address the filter says may be sampled.
+ * slot, or an address the filter says may be sampled or internal.
  */
 void
 engine_free_slow(void *p, size_t size)
 {
 	struct core_thread		*t = &core_tls;
 	struct memtop_live_entry	 e;
+	uint64_t			 a = (uint64_t)(uintptr_t)p;
 
-	t->guard++;
-	if (live_maybe((uint64_t)(uintptr_t)p) &&
-	    live_remove((uint64_t)(uintptr_t)p, &e))
+	CORE_ENGINE_ENTER(t);
+	if (live_internal_maybe(a) && live_internal_take(a)) {
+		/* Allocated for the engine, never counted. */
+	} else if (live_maybe(a) && live_remove(a, &e))
 		sample_free(t, size, &e);
 	else
 		sample_free(t, size, NULL);
-	t->guard--;
+	CORE_ENGINE_LEAVE(t);
 }
 
 /*
- * Take p's entry out of the live table if it is there (1, filling *e).
- * realloc does this before the real call, so that no other thread can be
- * handed the address while the table still holds it.
+ * Take p's entry out of the live table before a realloc, so that no other
+ * thread can be handed the address while the table still holds it.
+ * Returns ENGINE_SAMPLED (filling *e), ENGINE_INTERNAL (p was allocated for
+ * the engine: its free is not counted) or ENGINE_PLAIN.
  */
 int
 engine_take(void *p, struct memtop_live_entry *e)
 {
-	int	found;
+	struct core_thread	*t = &core_tls;
+	uint64_t		 a = (uint64_t)(uintptr_t)p;
+	int			 r = ENGINE_PLAIN;
 
-	core_tls.guard++;
-	found = live_maybe((uint64_t)(uintptr_t)p) &&
-	    live_remove((uint64_t)(uintptr_t)p, e);
-	core_tls.guard--;
-	return (found);
+	CORE_ENGINE_ENTER(t);
+	if (live_internal_maybe(a) && live_internal_take(a))
+		r = ENGINE_INTERNAL;
+	else if (live_maybe(a) && live_remove(a, e))
+		r = ENGINE_SAMPLED;
+	CORE_ENGINE_LEAVE(t);
+	return (r);
 }
 
 /* Undo engine_take: the realloc failed and the block is still live. */
 void
 engine_put_back(const struct memtop_live_entry *e)
 {
-	struct engine_sample	s;
+	struct core_thread	*t = &core_tls;
+	struct engine_sample	 s;
 
-	core_tls.guard++;
+	CORE_ENGINE_ENTER(t);
 	if (live_insert(e->addr, e->size, e->weight, e->stack, e->flags) != 0) {
 		/* Could not keep it: it leaves the live aggregates. */
 		sample_estimate(&s, e->size, e->weight);
 		sample_charge(e->stack, -s.est_bytes, -s.est_count, 0, 0,
 		    core_now());
 	}
-	core_tls.guard--;
+	CORE_ENGINE_LEAVE(t);
 }
 
 /*
@@ -593,9 +602,11 @@ engine_put_back(const struct memtop_live_entry *e)
 void
 engine_on_free_taken(void *p, size_t size, const struct memtop_live_entry *e)
 {
-	core_tls.guard++;
-	sample_free(&core_tls, size, e);
-	core_tls.guard--;
+	struct core_thread	*t = &core_tls;
+
+	CORE_ENGINE_ENTER(t);
+	sample_free(t, size, e);
+	CORE_ENGINE_LEAVE(t);
 }
 
 /*
