@@ -544,6 +544,24 @@ launch_child(struct launch *l, struct segment *seg, char **argv,
 	sigaction(SIGQUIT, &launch_old_quit, NULL);
 	sigprocmask(SIG_SETMASK, &launch_old_mask, NULL);
 
+	if (l->redirect) {
+		/*
+		 * The live view owns the terminal: the target reads in_fd,
+		 * writes to out_fd (a file, so it never gets SIGPIPE if
+		 * memtop dies) and has no controlling terminal to draw on.
+		 */
+		if (dup2(l->in_fd, STDIN_FILENO) == -1 ||
+		    dup2(l->out_fd, STDOUT_FILENO) == -1 ||
+		    dup2(l->out_fd, STDERR_FILENO) == -1) {
+			error = errno;
+			while (write(errfd, &error, sizeof error) == -1 &&
+			    errno == EINTR)
+				/* nothing */;
+			_exit(127);
+		}
+		setsid();
+	}
+
 	if (!l->untracked && seg->base != NULL) {
 		__atomic_store_n(&((struct memtop_header *)seg->base)->target_pid,
 		    (int32_t)getpid(), __ATOMIC_RELEASE);

@@ -150,6 +150,10 @@ struct launch {
 	int		 stop_signal;
 	int		 sigfd;		/* signalfd: CHLD, TERM, HUP */
 	int		 forwarded;	/* last signal forwarded, or 0 */
+	int		 redirect;	/* give the target in_fd and out_fd, in
+					   a session of its own (live view) */
+	int		 in_fd;		/* its stdin */
+	int		 out_fd;	/* its stdout and stderr */
 };
 int	 launch_find_library(const char *, char **, char **);
 int	 launch_resolve(struct launch *, const char *, char **);
