@@ -76,6 +76,8 @@ struct options {
 	int		 no_python;
 	int		 verbose;
 	u_int		 max_frames;
+	const char	*stdin_path;	/* --stdin FILE: the target's stdin */
+	const char	*capture;	/* --capture FILE: the target's output */
 
 	int		 argc;		/* the command */
 	char	       **argv;
@@ -484,5 +486,210 @@ void	 json_escape(FILE *, const char *, size_t);
 /* main.c */
 extern struct options options;
 int	 main_report(struct options *);
+
+/*
+ * The live view: ui.c and the views.
+ *
+ * ui.c owns the terminal (all curses setup and teardown), the one loop that
+ * owns time (poll on the terminal, the launcher's signalfd and a timer; the
+ * model is updated on the refresh tick), the key table that drives the
+ * dispatch, the help screen, the function-key bar and the man page's key
+ * list, and the dialogs.  The screen is a header, a chart, a main area
+ * where one view draws (with an optional detail pane under it) and the
+ * function-key bar.
+ *
+ * A view is a table of functions (struct view).  Views read the model on
+ * update (never while the screen is frozen), keep what they show in their
+ * own snapshot, and draw only from it.  They never read the segment.
+ * Adding a view: write its functions, add a UI_VIEW_* bit and an entry in
+ * ui.c's view list, and keys for it in ui.c's key table.  Adding a column:
+ * an entry in table.c's column table.  Nothing here includes curses.
+ */
+struct chart;
+struct logview;
+struct table;
+struct tree;
+struct ui;
+
+/* The smallest screen memtop draws on. */
+#define UI_MIN_COLS	60
+#define UI_MIN_LINES	16
+
+/* Values kept per stack by the table and tree: one per MODEL_SORT_* key. */
+#define UI_NSORT	(MODEL_SORT_GROWTH + 1)
+
+/* A rectangle of the screen. */
+struct ui_rect {
+	int		 y;
+	int		 x;
+	int		 h;
+	int		 w;
+};
+
+/* What a key handler or a view asks for next, or'ed together. */
+#define UI_DRAW_HEADER	0x1
+#define UI_DRAW_CHART	0x2
+#define UI_DRAW_MAIN	0x4
+#define UI_DRAW_BAR	0x8
+#define UI_DRAW_ALL	0xf
+#define UI_LAYOUT	0x10	/* lay the screen out again, draw all */
+#define UI_QUIT		0x20	/* leave the loop */
+
+/* The views; a key table entry applies in the views of its mask. */
+#define UI_VIEW_TABLE	0x1
+#define UI_VIEW_TREE	0x2
+#define UI_VIEW_STACK	0x4	/* every frame of one stack */
+#define UI_VIEW_LOG	0x8
+#define UI_VIEW_HELP	0x10
+#define UI_VIEW_STACKS	(UI_VIEW_TABLE|UI_VIEW_TREE)
+#define UI_VIEW_LISTS	(UI_VIEW_TABLE|UI_VIEW_TREE|UI_VIEW_STACK|UI_VIEW_LOG|UI_VIEW_HELP)
+#define UI_VIEW_ANY	0xffff
+
+/* Cursor moves (view->cursor). */
+#define UI_MOVE_LINE	0	/* by n lines, negative is up */
+#define UI_MOVE_PAGE	1	/* by n pages */
+#define UI_MOVE_HOME	2
+#define UI_MOVE_END	3
+#define UI_MOVE_ROW	4	/* to row n of the view's rectangle (a click) */
+#define UI_MOVE_SCROLL	5	/* scroll by n lines (the mouse wheel) */
+
+struct view {
+	const char	*name;		/* in the help screen */
+	u_int		 id;		/* UI_VIEW_* */
+	void		 (*init)(struct ui *);
+	void		 (*free)(struct ui *);
+	void		 (*update)(struct ui *);	/* the model changed */
+	void		 (*draw)(struct ui *, const struct ui_rect *);
+	void		 (*detail)(struct ui *, const struct ui_rect *);
+	int		 (*cursor)(struct ui *, int, int);	/* UI_MOVE_* */
+	int		 (*click)(struct ui *, int, int);	/* y, x in rect */
+	int		 (*search)(struct ui *, const char *, int);
+	int		 (*select)(struct ui *, uint32_t);	/* a stack id */
+};
+
+/*
+ * The key table (ui.c): one entry per key and view mask.  It drives the
+ * dispatch, the help screen, the function-key bar (entries with a label)
+ * and the man page's key list (checked by a test).
+ */
+struct ui_key {
+	int		 key;		/* curses key code */
+	const char	*name;		/* as help shows it: "F10", "q" */
+	u_int		 views;		/* UI_VIEW_* where it applies */
+	int		 (*handler)(struct ui *, int);	/* returns UI_* bits */
+	const char	*help;		/* one line */
+	const char	*bar;		/* function-key bar label, or NULL */
+};
+
+/* What the header shows; held still while the screen is frozen. */
+struct ui_snap {
+	uint64_t	 now_ns;
+	int64_t		 cur[MODEL_NSERIES];
+	int64_t		 peak[MODEL_NSERIES];
+	uint64_t	 peak_ns[MODEL_NSERIES];
+	struct reader_totals totals;
+	uint64_t	 drops;
+	uint32_t	 stacks;
+};
+
+struct ui {
+	struct options	*opts;
+	struct launch	*launch;
+	struct segment	*segment;
+	struct reader	*reader;
+	struct model	*model;
+	int		 tracked;	/* the library can be loaded */
+
+	int		 utf8;		/* braille and line characters */
+	int		 color;		/* the terminal has colours */
+	int		 sx;		/* screen size */
+	int		 sy;
+	int		 small;		/* too small: only a message */
+
+	u_int		 delay;		/* refresh, tenths of a second */
+	int		 frozen;	/* space: the screen holds still */
+	int		 sort;		/* MODEL_SORT_* of table and tree */
+	int		 detail;	/* the detail pane is on */
+	int		 follow;	/* the cursor follows a stack */
+	uint32_t	 selected;	/* the stack under the cursor, 0 none */
+	int		 zoom;		/* chart window, index in chart.c */
+	char		 search[128];	/* the last search, for n and N */
+
+	struct view	*view;		/* drawn in the main area */
+	struct view	*back;		/* where Esc returns to */
+	struct ui_rect	 r_header;
+	struct ui_rect	 r_chart;
+	struct ui_rect	 r_main;
+	struct ui_rect	 r_detail;	/* h == 0 when off */
+	struct ui_rect	 r_bar;
+	int		 dirty;		/* UI_DRAW_* */
+
+	struct ui_snap	 snap;
+	char		 message[256];	/* the header's last line */
+	int		 message_warn;
+	uint64_t	 message_ns;	/* when set; 0 = stays */
+
+	struct chart	*chart;
+	struct table	*table;
+	struct tree	*tree;
+	struct logview	*logview;
+	int		 help_top;	/* first line of the help screen */
+	int		 stack_top;	/* first line of the stack view */
+	uint32_t	 stack_id;	/* the stack view's stack */
+};
+
+/* ui.c */
+extern const struct ui_key ui_keys[];
+int	 ui_main(struct options *);
+void	 ui_list_keys(FILE *);
+void	 ui_message(struct ui *, int, const char *, ...) __printflike(3, 4);
+int	 ui_attr(struct ui *, int);
+#define UI_A_NORMAL	0
+#define UI_A_ALLOCATED	1
+#define UI_A_RESIDENT	2
+#define UI_A_SWAPPED	3
+#define UI_A_TITLE	4	/* column titles */
+#define UI_A_CURSOR	5	/* the selected row */
+#define UI_A_BARKEY	6
+#define UI_A_BARLABEL	7
+#define UI_A_WARN	8
+#define UI_A_DIM	9
+#define UI_A_VALUE	10
+#define UI_A_MATCH	11
+uint64_t ui_now(struct ui *);
+const char *ui_size(char *, size_t, int64_t);
+const char *ui_duration(char *, size_t, uint64_t);
+void	 ui_put(struct ui *, int, int, int, int, const char *);
+void	 ui_fill(struct ui *, int, int, int, int);
+int	 ui_match(const char *, const char *);
+u_int	 ui_frame_first(struct model *, struct model_stack *);
+void	 ui_frame_text(const struct sym_frame *, char *, size_t, int);
+void	 ui_draw_frames(struct ui *, const struct ui_rect *,
+	     struct model_stack *, u_int, u_int);
+
+/* header.c */
+void	 header_draw(struct ui *, const struct ui_rect *);
+
+/* chart.c */
+void	 chart_draw(struct ui *, const struct ui_rect *);
+int	 chart_zoom(struct ui *, int);
+const char *chart_window_name(struct ui *);
+
+/* table.c */
+extern struct view table_view;
+extern struct view stack_view;
+int	 table_key_sort(struct ui *, int);
+int	 table_titles(struct ui *, int, const char *);
+int	 table_values(struct ui *, int, const int64_t *, int);
+uint32_t table_selected(struct ui *);
+
+/* tree.c */
+extern struct view tree_view;
+int	 tree_key_fold(struct ui *, int);
+int	 tree_key_reverse(struct ui *, int);
+
+/* logview.c */
+extern struct view log_view;
+int	 logview_open(struct ui *, const char *);
 
 #endif /* MEMTOP_TUI_H */
