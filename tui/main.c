@@ -45,6 +45,9 @@ enum {
 	OPT_PYTHON_ALLOCATORS,
 	OPT_PYMALLOC,
 	OPT_NO_PYTHON,
+	OPT_STDIN,
+	OPT_CAPTURE,
+	OPT_LIST_KEYS,
 };
 
 static const struct option main_longopts[] = {
@@ -59,6 +62,9 @@ static const struct option main_longopts[] = {
 	{ "python-allocators", no_argument, NULL, OPT_PYTHON_ALLOCATORS },
 	{ "pymalloc", required_argument, NULL, OPT_PYMALLOC },
 	{ "no-python", no_argument, NULL, OPT_NO_PYTHON },
+	{ "stdin", required_argument, NULL, OPT_STDIN },
+	{ "capture", required_argument, NULL, OPT_CAPTURE },
+	{ "list-keys", no_argument, NULL, OPT_LIST_KEYS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -91,17 +97,22 @@ main_help(FILE *f)
 "  --python-allocators     charge each Python object to its own line\n"
 "  --pymalloc=off|on       off: run Python with PYTHONMALLOC=malloc\n"
 "\n"
-"Live view:\n"
+"Live view (the default; keys: F1 inside, or --list-keys):\n"
 "  -d, --delay TENTHS      refresh interval in tenths of a second (default 1)\n"
 "  --exit-with-target      quit as soon as the target exits\n"
+"  --stdin FILE            the target reads FILE (default: /dev/null)\n"
+"  --capture FILE          save the target's output to FILE (default: a new\n"
+"                          file in $TMPDIR, named when memtop exits)\n"
+"  --list-keys             print the live view's keys and exit\n"
 "\n"
 "Other:\n"
 "  -v, --verbose           log memtop's own debugging to memtop-PID.log\n"
 "  -h, --help              print this help and exit\n"
 "  -V, --version           print the version and exit\n"
 "\n"
-"Ctrl-C reaches the target, and the report is still printed; memtop exits\n"
-"with the target's status (128 + N if it was killed by signal N).\n",
+"In report mode Ctrl-C reaches the target, and the report is still printed.\n"
+"memtop exits with the target's status (128 + N if it was killed by signal\n"
+"N), or 0 when the live view was left with the target still running.\n",
 	    MEMTOP_DEFAULT_TOP, MEMTOP_DEFAULT_SAMPLE_BYTES / 1024);
 }
 
@@ -211,6 +222,17 @@ main_parse(int argc, char **argv, struct options *o)
 		case OPT_NO_PYTHON:
 			o->no_python = 1;
 			break;
+		case OPT_STDIN:
+			o->stdin_path = optarg;
+			break;
+		case OPT_CAPTURE:
+			if (*optarg == '\0')
+				main_usage_error("--capture: empty file name");
+			o->capture = optarg;
+			break;
+		case OPT_LIST_KEYS:
+			ui_list_keys(stdout);
+			exit(0);
 		case 'v':
 			o->verbose++;
 			break;
@@ -394,8 +416,7 @@ main(int argc, char **argv)
 	main_parse(argc, argv, &options);
 	if (options.verbose)
 		log_open("memtop");
-	/* Until the live view exists, every run is a report. */
 	if (options.report == OPTIONS_REPORT_NONE)
-		options.report = OPTIONS_REPORT_TEXT;
+		return (ui_main(&options));
 	return (main_report(&options));
 }
