@@ -210,7 +210,7 @@ main(int argc, char **argv)
 		fd = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd != -1)
 			close(fd);
-		for (i = 0; i < 600; i++)
+		for (i = 0; i < 60; i++)
 			sleep(1);
 		return (2);
 	}
