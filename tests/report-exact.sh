@@ -28,11 +28,12 @@ check_known() {
 	    'r["drops"]["stack_table_full"] == 0'
 	for s in known_small known_kept known_many known_big known_realloc \
 	    known_mapped; do
-		check_json "$kind: $s: innermost frame is $s at its line in known.c" \
+		check_json "$kind: $s: innermost frame is $s at its line in known.c, then main at the line of the call" \
 		    "site('$s')['frames'][0]['line'] == e['sites']['$s']['line']" \
 		    "os.path.basename(site('$s')['frames'][0]['file']) == 'known.c'" \
 		    "site('$s')['frames'][0]['kind'] == 'native'" \
-		    "site('$s')['frames'][1]['function'] == 'main'"
+		    "site('$s')['frames'][1]['function'] == 'main'" \
+		    "site('$s')['frames'][1]['line'] == e['sites']['$s']['caller_line']"
 		check_json "$kind: $s: bytes at peak, live, total and count are exact" \
 		    "site('$s')['peak_bytes'] == e['sites']['$s']['peak']" \
 		    "site('$s')['live_bytes'] == e['sites']['$s']['live']" \

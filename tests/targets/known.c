@@ -44,6 +44,7 @@ struct site {
 	uint64_t	 total;		/* bytes ever allocated */
 	uint64_t	 count;		/* allocations */
 	uint64_t	 size;		/* usable size of one block (if all equal) */
+	int		 caller_line;	/* the line in main that calls the site */
 };
 
 static struct site	site_small = { "known_small" };
@@ -149,10 +150,11 @@ put_site(char *buf, size_t len, size_t off, const struct site *s,
 	off += (size_t)snprintf(buf + off, len - off,
 	    "\"%s\": {\"function\": \"%s\", \"line\": %d, \"peak\": %llu, "
 	    "\"live\": %llu, \"total\": %llu, \"count\": %llu, "
-	    "\"size\": %llu}%s\n", s->function, s->function, s->line,
+	    "\"size\": %llu, \"caller_line\": %d}%s\n", s->function,
+	    s->function, s->line,
 	    (unsigned long long)s->peak, (unsigned long long)s->live,
 	    (unsigned long long)s->total, (unsigned long long)s->count,
-	    (unsigned long long)s->size, sep);
+	    (unsigned long long)s->size, s->caller_line, sep);
 	return (off);
 }
 
@@ -169,11 +171,23 @@ main(int argc, char **argv)
 	printf("known: start\n");
 	fflush(stdout);
 
+	/*
+	 * Each call stands on a line of its own, and the caller's line is set
+	 * before it: after a call of a void function comes the next line's
+	 * code, so only a frame looked up inside the call (return address - 1)
+	 * gives the caller's line right.
+	 */
+	site_kept.caller_line = __LINE__ + 2;
+	site_small.caller_line = __LINE__ + 2;
 	known_kept();
 	known_small();
+	site_many.caller_line = __LINE__ + 1;
 	known_many();
+	site_realloc.caller_line = __LINE__ + 1;
 	re = known_realloc();
+	site_big.caller_line = __LINE__ + 1;
 	big = known_big();
+	site_mapped.caller_line = __LINE__ + 1;
 	mapped = known_mapped();
 
 	/* The peak is here: everything above is live. */
