@@ -316,8 +316,8 @@ model_update(struct model *m, const struct procfs_status *status,
 			m->peak_ns[MODEL_ALLOCATED] = 0;
 		}
 		m->generation = m->glob.generation;
-		if (m->generation != 0)
-			m->generations++;
+		/* Attaches so far, even those between two polls. */
+		m->generations = m->generation;
 	}
 	if (m->glob.state & MEMTOP_ST_ATTACHED)
 		m->attached = 1;
