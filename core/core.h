@@ -119,6 +119,8 @@ struct core_thread {
 	int32_t				 tid;
 	uint32_t			 engine;	/* in the engine's own work */
 	int64_t				 shared_countdown;
+	uint32_t			 in_internal;	/* see live.c */
+	uint32_t			 pad;
 	uint64_t			 rng;
 	uint64_t			*scratch;	/* unwind buffers, private */
 	size_t				 scratch_len;	/* uint64_t entries */

@@ -24,7 +24,10 @@
  * They are not the program's: never counted, and their free, wherever it
  * happens (often at thread exit, outside the engine), must not be counted
  * either.  They are kept in a small private hash set; a free looks there
- * only when its filter counter is not zero.
+ * only when its filter counter is not zero.  The set is the one thing a
+ * nested call (a signal handler allocating while this thread is inside the
+ * engine) touches, so its lock is never waited for by a thread that may
+ * already hold it: such a call leaves the set alone.
  *
  * When the arena is exhausted and a shard cannot grow past its load limit,
  * it keeps filling up to one free slot; after that a sample is not kept and
@@ -383,6 +386,33 @@ live_remove(uint64_t addr, struct memtop_live_entry *out)
 	return (1);
 }
 
+/*
+ * Lock the internal set, unless this thread already holds (or is taking)
+ * the lock: a signal handler interrupted it.  The flag is set before the
+ * lock is taken, so a handler arriving in between sees it too.
+ */
+static int
+live_int_enter(void)
+{
+	struct core_thread	*t = &core_tls;
+
+	if (__atomic_load_n(&t->in_internal, __ATOMIC_RELAXED))
+		return (0);
+	__atomic_store_n(&t->in_internal, 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	core_lock(&live_int_lock);
+	return (1);
+}
+
+/* Unlock the internal set. */
+static void
+live_int_leave(void)
+{
+	core_unlock(&live_int_lock);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&core_tls.in_internal, 0, __ATOMIC_RELAXED);
+}
+
 /* Put addr in an internal table known to have room; 1 if it is new. */
 static int
 live_int_put(uint64_t *tab, uint64_t cap, uint64_t addr)
@@ -425,19 +455,18 @@ live_int_grow(void)
 void
 live_internal_add(uint64_t addr)
 {
-	if (addr == 0)
+	if (addr == 0 || !live_int_enter())
 		return;
-	core_lock(&live_int_lock);
 	if ((live_int_count + 1) * 2 > live_int_cap && live_int_grow() != 0) {
-		core_unlock(&live_int_lock);
+		live_int_leave();
 		return;
 	}
 	if (!live_int_put(live_int, live_int_cap, addr)) {
-		core_unlock(&live_int_lock);
+		live_int_leave();
 		return;
 	}
 	live_int_count++;
-	core_unlock(&live_int_lock);
+	live_int_leave();
 	live_filter_up(addr);
 }
 
@@ -450,16 +479,17 @@ live_internal_take(uint64_t addr)
 {
 	uint64_t	i, j, k, mask;
 
-	core_lock(&live_int_lock);
+	if (!live_int_enter())
+		return (0);
 	if (live_int_count == 0) {
-		core_unlock(&live_int_lock);
+		live_int_leave();
 		return (0);
 	}
 	mask = live_int_cap - 1;
 	for (i = live_hash(addr) & mask; live_int[i] != addr;
 	    i = (i + 1) & mask) {
 		if (live_int[i] == 0) {
-			core_unlock(&live_int_lock);
+			live_int_leave();
 			return (0);
 		}
 	}
@@ -476,7 +506,7 @@ live_internal_take(uint64_t addr)
 	}
 	live_int[i] = 0;
 	live_int_count--;
-	core_unlock(&live_int_lock);
+	live_int_leave();
 	live_filter_down(addr);
 	return (1);
 }
