@@ -157,8 +157,8 @@ palloc_size(void *p)
 }
 
 /*
- * Count a new block of a wrapped domain (guard held).  request is what the
- * caller asked for, checked against the pool's size class; 0 skips it.
+ * Count a new block of a wrapped domain.  request is what the caller asked
+ * for, checked against the pool's size class; 0 skips the check.
  */
 static void
 palloc_count(void *p, size_t request)
@@ -173,9 +173,15 @@ palloc_count(void *p, size_t request)
 		return;
 	}
 	python_tls |= PYTHON_TLS_PYOBJ;
-	engine_on_alloc(p, size, MEMTOP_LIVE_PYOBJ);
+	engine_alloc_fast(p, size, MEMTOP_LIVE_PYOBJ);
 	python_tls &= ~PYTHON_TLS_PYOBJ;
 }
+
+/*
+ * The wrappers follow the hooks (hooks.c): pass straight through when the
+ * thread holds the guard or the process does not track; otherwise call
+ * the original with the guard held, and tell the engine without it.
+ */
 
 /* Wrapped malloc of a Python domain; ctx is the saved original. */
 static void *
@@ -188,9 +194,10 @@ palloc_malloc(void *ctx, size_t n)
 	if (t->guard != 0 || !core_active)
 		return (d->malloc(d->ctx, n));
 	t->guard++;
-	if ((p = d->malloc(d->ctx, n)) != NULL)
-		palloc_count(p, n);
+	p = d->malloc(d->ctx, n);
 	t->guard--;
+	if (p != NULL)
+		palloc_count(p, n);
 	return (p);
 }
 
@@ -206,10 +213,11 @@ palloc_calloc(void *ctx, size_t n, size_t m)
 	if (t->guard != 0 || !core_active)
 		return (d->calloc(d->ctx, n, m));
 	t->guard++;
-	if ((p = d->calloc(d->ctx, n, m)) != NULL)
+	p = d->calloc(d->ctx, n, m);
+	t->guard--;
+	if (p != NULL)
 		palloc_count(p, __builtin_mul_overflow(n, m, &total) ? 0 :
 		    total);
-	t->guard--;
 	return (p);
 }
 
@@ -225,24 +233,28 @@ palloc_realloc(void *ctx, void *p, size_t n)
 	struct memtop_live_entry	 e;
 	size_t				 old = 0;
 	void				*q;
-	int				 found = 0;
+	int				 took = ENGINE_PLAIN;
 
 	if (t->guard != 0 || !core_active)
 		return (d->realloc(d->ctx, p, n));
-	t->guard++;
 	if (p != NULL) {
+		/* Out of the live table before the block can be reused. */
 		old = palloc_size(p);
-		found = engine_take(p, &e);
+		took = engine_take(p, &e);
 	}
-	if ((q = d->realloc(d->ctx, p, n)) == NULL) {
-		if (found)
-			engine_put_back(&e);
-	} else {
-		if (p != NULL)
-			engine_on_free_taken(p, old, found ? &e : NULL);
-		palloc_count(q, 0);
-	}
+	t->guard++;
+	q = d->realloc(d->ctx, p, n);
 	t->guard--;
+	if (q == NULL) {
+		if (took == ENGINE_SAMPLED)
+			engine_put_back(&e);
+		else if (took == ENGINE_INTERNAL)
+			live_internal_add((uint64_t)(uintptr_t)p);
+		return (NULL);
+	}
+	if (p != NULL && took != ENGINE_INTERNAL)
+		engine_on_free_taken(p, old, took == ENGINE_SAMPLED ? &e : NULL);
+	palloc_count(q, 0);
 	return (q);
 }
 
@@ -257,8 +269,8 @@ palloc_free(void *ctx, void *p)
 		d->free(d->ctx, p);
 		return;
 	}
+	engine_free_fast(p, palloc_size(p));
 	t->guard++;
-	engine_on_free(p, palloc_size(p), MEMTOP_LIVE_PYOBJ);
 	d->free(d->ctx, p);
 	t->guard--;
 }

@@ -14,8 +14,8 @@
  * a one-line note in the header, and its stacks stay native.
  *
  * An interpreter loaded later with dlopen (a program embedding Python) is
- * looked for again on the sampled path, rarely: at samples 1, 2, 4, ...
- * 4096 and then every 4096th, until found.
+ * looked for again on the sampled path, at most every 50 ms, until found
+ * (see python_retry).
  *
  * python_merge replaces each native frame that returns into
  * _PyEval_EvalFrameDefault by the Python frames that call of the eval loop
@@ -43,7 +43,8 @@ static int		python_state = MEMTOP_PY_NONE;	/* MEMTOP_PY_* */
 static int		python_cfg_off;	/* MEMTOP_CFG_NOPYTHON */
 static int		python_cfg_pyalloc;	/* MEMTOP_CFG_PYALLOC */
 static uint32_t		python_discover_lock;
-static uint64_t		python_retries;
+static uint64_t		python_retry_next;	/* CLOCK_MONOTONIC ns */
+static int		python_retry_seen;	/* found at the last retry */
 static void		*python_handle;	/* a dlopen'ed libpython, kept */
 static uintptr_t	 python_own_lo;	/* libmemtop.so's mapped range */
 static uintptr_t	 python_own_hi;
@@ -114,6 +115,7 @@ static const struct python_layout python_layouts[] = {
 		.pool_size = 16384, .arena_size = 1 << 20,
 	},
 };
+#define PYTHON_RETRY_NS		(50 * 1000 * 1000)	/* 50 ms */
 #define PYTHON_MINOR_FIRST	9
 #define PYTHON_MINOR_LAST	13
 
@@ -457,34 +459,53 @@ python_find_lib(struct dl_phdr_info *info, size_t size, void *arg)
 
 /*
  * Look again for an interpreter loaded since attach (sampled path, guard
- * held, rarely).  dlsym(RTLD_DEFAULT) finds one loaded RTLD_GLOBAL; one
- * loaded RTLD_LOCAL is found by its file name and opened with RTLD_NOLOAD
- * (the handle is kept: the library stays loaded while memtop reads it).
+ * held), at most every PYTHON_RETRY_NS.  dlsym(RTLD_DEFAULT) finds one
+ * loaded RTLD_GLOBAL; one loaded RTLD_LOCAL is found by its file name and
+ * opened with RTLD_NOLOAD (the handle is kept: the library stays loaded
+ * while memtop reads it).
+ *
+ * This can run inside the program's own dlopen (its mallocs are sampled
+ * too), where calling the loader again, or into a library it has mapped
+ * but not yet relocated, would be fatal.  So nothing is done unless the
+ * loader says its lists are consistent (_r_debug.r_state), and a library
+ * found is only used at the next retry, a period later, if it is still
+ * there: by then its dlopen has long returned.
  */
 static void
 python_retry(void)
 {
 	const char	*lib = NULL;
 	void		*h;
-	uint64_t	 n;
+	uint64_t	 now = core_now();
+	int		 found;
 
-	n = __atomic_add_fetch(&python_retries, 1, __ATOMIC_RELAXED);
-	if (n > 4096 ? (n & 4095) != 0 : (n & (n - 1)) != 0)
+	if (now < __atomic_load_n(&python_retry_next, __ATOMIC_RELAXED) ||
+	    !core_trylock(&python_discover_lock))
 		return;
-	if (!core_trylock(&python_discover_lock))
-		return;
-	if (__atomic_load_n(&python_state, __ATOMIC_ACQUIRE) ==
-	    MEMTOP_PY_NONE) {
-		python_discover(RTLD_DEFAULT, 0);
-		if (__atomic_load_n(&python_state, __ATOMIC_ACQUIRE) ==
-		    MEMTOP_PY_NONE && python_handle == NULL &&
-		    dl_iterate_phdr(python_find_lib, &lib) != 0 &&
-		    lib != NULL &&
-		    (h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD)) != NULL) {
-			python_handle = h;
-			python_discover(h, 0);
-		}
+	if (now < python_retry_next ||
+	    __atomic_load_n(&python_state, __ATOMIC_ACQUIRE) != MEMTOP_PY_NONE)
+		goto out;
+	__atomic_store_n(&python_retry_next, now + PYTHON_RETRY_NS,
+	    __ATOMIC_RELAXED);
+	if (__atomic_load_n(&_r_debug.r_state, __ATOMIC_ACQUIRE) !=
+	    RT_CONSISTENT)
+		goto out;
+
+	found = dlsym(RTLD_DEFAULT, "Py_GetVersion") != NULL;
+	if (!found && dl_iterate_phdr(python_find_lib, &lib) != 0 &&
+	    lib != NULL)
+		found = 2;
+	if (!found || !python_retry_seen) {
+		python_retry_seen = found;
+		goto out;
 	}
+	if (found == 1)
+		python_discover(RTLD_DEFAULT, 0);
+	else if ((h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD)) != NULL) {
+		python_handle = h;
+		python_discover(h, 0);
+	}
+out:
 	core_unlock(&python_discover_lock);
 }
 
@@ -499,7 +520,8 @@ python_init(void)
 
 	python_cfg_off = (hdr->config & MEMTOP_CFG_NOPYTHON) != 0;
 	python_cfg_pyalloc = (hdr->config & MEMTOP_CFG_PYALLOC) != 0;
-	python_retries = 0;
+	python_retry_next = 0;
+	python_retry_seen = 0;
 	python_own_lo = python_own_hi = 0;
 	dl_iterate_phdr(python_find_own, (void *)(uintptr_t)python_init);
 	if (python_cfg_off) {
