@@ -1,0 +1,3 @@
+def embedded_site():
+    return bytearray(7340033)
+x = embedded_site()
