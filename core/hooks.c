@@ -348,8 +348,10 @@ realloc(void *p, size_t n)
 		if (p != NULL)
 			hooks_internal_free(p);
 		q = real_realloc(p, n);
-		if (q == NULL && p != NULL && n != 0)
-			return (hooks_internal(t, p));	/* failed: p stays */
+		if (q == NULL && p != NULL && n != 0) {
+			hooks_internal(t, p);	/* failed: p stays as it was */
+			return (NULL);
+		}
 		return (hooks_internal(t, q));
 	}
 	if (p != NULL) {
