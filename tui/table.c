@@ -34,12 +34,20 @@ struct table_row {
 	int64_t			 v[UI_NSORT];
 };
 
+/* What the order is decided by: small, so that selection is quick. */
+struct table_ord {
+	int64_t			 key;		/* the row's value for t->key */
+	uint32_t		 id;		/* ties: the smaller id first */
+	uint32_t		 row;		/* index in rows */
+};
+
 struct table {
 	struct table_row	*rows;
+	struct table_ord	*ord;		/* rows by position */
 	size_t			 n;
 	size_t			 cap;
-	size_t			 nsorted;	/* rows[0, nsorted) in order */
-	int			 key;		/* the order of nsorted */
+	size_t			 nsorted;	/* ord[0, nsorted) in order */
+	int			 key;		/* the order of ord */
 	size_t			 cursor;
 	size_t			 top;
 	int			 height;	/* rows shown by the last draw */
@@ -272,45 +280,43 @@ table_key_sort(struct ui *ui, int key)
  * Ordering.
  */
 
-/* Whether row a comes before row b for key: larger first, then by id. */
+/* Whether a comes before b: larger first, then by id. */
 static inline int
-table_before(const struct table_row *a, const struct table_row *b, int key)
+table_before(const struct table_ord *a, const struct table_ord *b)
 {
-	if (a->v[key] != b->v[key])
-		return (a->v[key] > b->v[key]);
-	return (a->st->id < b->st->id);
+	if (a->key != b->key)
+		return (a->key > b->key);
+	return (a->id < b->id);
 }
 
-/* qsort_r comparison for table_before. */
+/* qsort comparison for table_before. */
 static int
-table_cmp(const void *a, const void *b, void *arg)
+table_cmp(const void *a, const void *b)
 {
-	int	key = *(int *)arg;
-
-	if (table_before(a, b, key))
+	if (table_before(a, b))
 		return (-1);
-	return (table_before(b, a, key) ? 1 : 0);
+	return (table_before(b, a) ? 1 : 0);
 }
 
-/* Swap two rows. */
+/* Swap two entries. */
 static inline void
-table_swap(struct table_row *a, struct table_row *b)
+table_swap(struct table_ord *a, struct table_ord *b)
 {
-	struct table_row	t = *a;
+	struct table_ord	t = *a;
 
 	*a = *b;
 	*b = t;
 }
 
 /*
- * Partial selection: rearrange a[0, n) so that its first k rows are the k
- * first in order (not sorted among themselves).  Rows are all distinct in
- * the order (ties go by id), which the partition below relies on.
+ * Partial selection: rearrange a[0, n) so that its first k entries are the
+ * k first in order (not sorted among themselves).  Entries are all
+ * distinct in the order (ties go by id), which the partition relies on.
  */
 static void
-table_select(struct table_row *a, size_t n, size_t k, int key)
+table_select(struct table_ord *a, size_t n, size_t k)
 {
-	struct table_row	 pivot, r;
+	struct table_ord	 pivot, r;
 	size_t			 lo = 0, hi = n, i, j, mid, p;
 
 	if (k == 0 || k >= n)
@@ -318,19 +324,19 @@ table_select(struct table_row *a, size_t n, size_t k, int key)
 	while (hi - lo > 16) {
 		/* Median of three: a[lo] <= a[mid] <= a[hi - 1]. */
 		mid = lo + (hi - lo) / 2;
-		if (table_before(&a[mid], &a[lo], key))
+		if (table_before(&a[mid], &a[lo]))
 			table_swap(&a[mid], &a[lo]);
-		if (table_before(&a[hi - 1], &a[lo], key))
+		if (table_before(&a[hi - 1], &a[lo]))
 			table_swap(&a[hi - 1], &a[lo]);
-		if (table_before(&a[hi - 1], &a[mid], key))
+		if (table_before(&a[hi - 1], &a[mid]))
 			table_swap(&a[hi - 1], &a[mid]);
 		pivot = a[mid];
 		i = lo;
 		j = hi - 1;
 		for (;;) {
-			while (table_before(&a[i], &pivot, key))
+			while (table_before(&a[i], &pivot))
 				i++;
-			while (table_before(&pivot, &a[j], key))
+			while (table_before(&pivot, &a[j]))
 				j--;
 			if (i >= j)
 				break;
@@ -350,48 +356,58 @@ table_select(struct table_row *a, size_t n, size_t k, int key)
 	/* A short range: insertion sort. */
 	for (i = lo + 1; i < hi; i++) {
 		r = a[i];
-		for (j = i; j > lo && table_before(&r, &a[j - 1], key); j--)
+		for (j = i; j > lo && table_before(&r, &a[j - 1]); j--)
 			a[j] = a[j - 1];
 		a[j] = r;
 	}
 }
 
-/* Make the first k rows the k first, in order. */
+/* The row at position i of the order (i < nsorted). */
+static inline struct table_row *
+table_at(struct table *t, size_t i)
+{
+	return (&t->rows[t->ord[i].row]);
+}
+
+/* Make the first k positions the k first, in order. */
 static void
 table_order(struct ui *ui, struct table *t, size_t k)
 {
+	size_t	i;
+
 	if (k > t->n)
 		k = t->n;
 	if (t->key != ui->sort) {
 		t->key = ui->sort;
+		for (i = 0; i < t->n; i++)
+			t->ord[i].key = t->rows[t->ord[i].row].v[t->key];
 		t->nsorted = 0;
 	}
 	if (k <= t->nsorted)
 		return;
-	table_select(t->rows + t->nsorted, t->n - t->nsorted, k - t->nsorted,
-	    t->key);
-	qsort_r(t->rows + t->nsorted, k - t->nsorted, sizeof *t->rows,
-	    table_cmp, &t->key);
+	table_select(t->ord + t->nsorted, t->n - t->nsorted, k - t->nsorted);
+	qsort(t->ord + t->nsorted, k - t->nsorted, sizeof *t->ord, table_cmp);
 	t->nsorted = k;
 }
 
-/* The rank of the row of stack id in the order, or -1 if it has none. */
+/* The position of stack id in the order, or -1 if it has no row. */
 static ssize_t
 table_rank(struct ui *ui, struct table *t, uint32_t id)
 {
-	struct table_row	*row = NULL;
+	struct table_ord	*o = NULL;
 	size_t			 i, rank = 0;
 
+	table_order(ui, t, 0);
 	for (i = 0; i < t->n; i++) {
-		if (t->rows[i].st->id == id) {
-			row = &t->rows[i];
+		if (t->ord[i].id == id) {
+			o = &t->ord[i];
 			break;
 		}
 	}
-	if (row == NULL)
+	if (o == NULL)
 		return (-1);
 	for (i = 0; i < t->n; i++) {
-		if (table_before(&t->rows[i], row, ui->sort))
+		if (table_before(&t->ord[i], o))
 			rank++;
 	}
 	return ((ssize_t)rank);
@@ -420,7 +436,7 @@ table_settle(struct ui *ui, struct table *t, int h)
 		t->top = t->n > (size_t)h ? t->n - (size_t)h : 0;
 	table_order(ui, t, t->top + (size_t)h);
 	if (t->n != 0)
-		ui->selected = t->rows[t->cursor].st->id;
+		ui->selected = t->ord[t->cursor].id;
 	else if (!ui->follow)
 		ui->selected = 0;
 }
@@ -440,6 +456,7 @@ static void
 table_free(struct ui *ui)
 {
 	free(ui->table->rows);
+	free(ui->table->ord);
 	free(ui->table);
 	ui->table = NULL;
 }
@@ -458,18 +475,31 @@ table_update(struct ui *ui)
 	if (t->cap < (size_t)m->ready + 1) {
 		t->cap = (size_t)m->ready + 1024;
 		t->rows = xreallocarray(t->rows, t->cap, sizeof *t->rows);
+		t->ord = xreallocarray(t->ord, t->cap, sizeof *t->ord);
 	}
 	t->n = 0;
+	t->key = ui->sort;
 	for (id = 0; id < m->nstacks && t->n < t->cap; id++) {
 		if ((st = m->stacks[id]) == NULL)
 			continue;
 		if (st->agg.total_bytes == 0 && st->agg.live_bytes == 0 &&
 		    st->agg.peak_bytes == 0)
 			continue;
-		row = &t->rows[t->n++];
+		row = &t->rows[t->n];
 		row->st = st;
-		for (k = 0; k < UI_NSORT; k++)
+		/* The model's own keys read here, any later ones asked for. */
+		row->v[MODEL_SORT_LIVE] = st->agg.live_bytes;
+		row->v[MODEL_SORT_PEAK] = st->agg.peak_bytes;
+		row->v[MODEL_SORT_TOTAL] = (int64_t)st->agg.total_bytes;
+		row->v[MODEL_SORT_COUNT] = st->agg.live_count;
+		row->v[MODEL_SORT_ALLOCS] = (int64_t)st->agg.total_count;
+		row->v[MODEL_SORT_GROWTH] = st->growth;
+		for (k = MODEL_SORT_GROWTH + 1; k < UI_NSORT; k++)
 			row->v[k] = model_sort_value(st, (int)k);
+		t->ord[t->n].key = row->v[t->key];
+		t->ord[t->n].id = id;
+		t->ord[t->n].row = (uint32_t)t->n;
+		t->n++;
 	}
 	t->nsorted = 0;
 	t->allocated = m->cur[MODEL_ALLOCATED];
@@ -517,7 +547,7 @@ table_draw(struct ui *ui, const struct ui_rect *r)
 				    "(not tracked: no stacks)");
 			continue;
 		}
-		row = &t->rows[i];
+		row = table_at(t, i);
 		attr = i == t->cursor ? ui_attr(ui, UI_A_CURSOR) : ui_attr(ui, UI_A_NORMAL);
 		if (attr != A_NORMAL)
 			ui_fill(ui, r->y + y, r->x, r->w, attr);
@@ -539,7 +569,7 @@ table_detail(struct ui *ui, const struct ui_rect *r)
 	char			 buf[256], a[16], b[16], c[16], d[16];
 
 	if (t->cursor < t->nsorted)
-		row = &t->rows[t->cursor];
+		row = table_at(t, t->cursor);
 	if (row != NULL)
 		st = row->st;
 	ui_fill(ui, r->y, r->x, r->w, ui_attr(ui, UI_A_TITLE));
@@ -602,7 +632,7 @@ table_move(struct ui *ui, int how, int n)
 	if (ui->follow) {
 		table_order(ui, t, t->cursor + 1);
 		if (t->cursor < t->n)
-			ui->selected = t->rows[t->cursor].st->id;
+			ui->selected = t->ord[t->cursor].id;
 	}
 	table_settle(ui, t, h);
 	return (UI_DRAW_MAIN);
@@ -658,10 +688,10 @@ table_search(struct ui *ui, const char *text, int dir)
 			i = (t->cursor + n - k % n) % n;
 		else
 			i = (t->cursor + k) % n;
-		if (table_stack_matches(ui, t->rows[i].st, text)) {
+		if (table_stack_matches(ui, table_at(t, i)->st, text)) {
 			t->cursor = i;
 			if (ui->follow)
-				ui->selected = t->rows[i].st->id;
+				ui->selected = t->ord[i].id;
 			table_settle(ui, t, t->height);
 			return (1);
 		}

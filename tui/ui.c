@@ -746,8 +746,8 @@ ui_snapshot(struct ui *ui)
 	s->totals = m->totals;
 	s->drops = m->glob.ring_drops;
 	s->stacks = m->ready;
-	table_view.update(ui);
-	if (ui->view->update != NULL && ui->view != &table_view)
+	/* Only the view on screen: the others catch up when shown. */
+	if (ui->view->update != NULL)
 		ui->view->update(ui);
 }
 
