@@ -41,7 +41,7 @@ tick(void)
 }
 
 /* Grow the table by one MiB. */
-__attribute__((noinline)) static void
+__attribute__((noinline, noclone)) static void
 grow_table(void)
 {
 	char	*p;
@@ -55,7 +55,7 @@ grow_table(void)
 }
 
 /* Add n entries with values of a few hundred bytes to the cache. */
-__attribute__((noinline)) static void
+__attribute__((noinline, noclone)) static void
 cache_insert(int n)
 {
 	struct entry	*e;
@@ -75,7 +75,7 @@ cache_insert(int n)
 }
 
 /* Drop the whole cache. */
-__attribute__((noinline)) static void
+__attribute__((noinline, noclone)) static void
 cache_clear(void)
 {
 	struct entry	*e;
@@ -88,7 +88,7 @@ cache_clear(void)
 }
 
 /* Keep one line of log. */
-__attribute__((noinline)) static void
+__attribute__((noinline, noclone)) static void
 log_line(int step)
 {
 	char	buf[128];
@@ -101,7 +101,7 @@ log_line(int step)
 }
 
 /* A short-lived scratch buffer, half written. */
-__attribute__((noinline)) static char *
+__attribute__((noinline, noclone)) static char *
 make_spike(void)
 {
 	char	*p;

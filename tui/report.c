@@ -132,7 +132,8 @@ report_text_when(FILE *f, double t)
 static void
 report_text_frame(FILE *f, const struct sym_frame *sf)
 {
-	fprintf(f, "      %s", sf->function);
+	fprintf(f, "      %s%s", sf->function, sf->outer != NULL ?
+	    " (inlined)" : "");
 	if (sf->file != NULL) {
 		if (sf->line != 0)
 			fprintf(f, "  %s:%u", sf->file, sf->line);
@@ -160,8 +161,10 @@ report_text(struct report *rp, FILE *f)
 	size_t			  ntop, i, total;
 	char			  a[FORMAT_SIZE_LEN], b[FORMAT_SIZE_LEN];
 	char			  c[FORMAT_SIZE_LEN];
-	int			  j, sig;
+	const struct sym_frame	 *sf;
+	int			  j, sig, printed;
 	uint64_t		  drops;
+	int64_t			  count;
 
 	fprintf(f, "memtop report:");
 	for (j = 0; j < o->argc; j++)
@@ -266,21 +269,27 @@ report_text(struct report *rp, FILE *f)
 		st = top[i];
 		fprintf(f, "\n  #%zu  at peak ", i + 1);
 		report_text_size(f, st->agg.peak_bytes);
+		count = report_count((int64_t)st->agg.total_count);
 		fprintf(f, "\n      live at exit %s, total allocated %s, "
-		    "%s allocations\n",
+		    "%s allocation%s\n",
 		    format_size(a, sizeof a, st->agg.live_bytes),
 		    format_size(b, sizeof b, (int64_t)st->agg.total_bytes),
-		    format_bytes_exact(c, sizeof c,
-		    report_count((int64_t)st->agg.total_count)));
+		    format_bytes_exact(c, sizeof c, count), count == 1 ? "" : "s");
 		if (st->nframes == 0)
 			fprintf(f, "      [no stack: %s]\n", st->id == 0 ?
 			    "stack table full or unwinding failed" :
 			    "no frames recorded");
-		for (j = 0; j < st->nframes && j < REPORT_TEXT_FRAMES; j++)
-			report_text_frame(f, model_frame(m, st, (u_int)j));
-		if (st->nframes > REPORT_TEXT_FRAMES)
+		printed = 0;
+		for (j = 0; j < st->nframes; j++) {
+			sf = model_frame(m, st, (u_int)j);
+			for (; sf != NULL; sf = sf->outer) {
+				if (printed++ < REPORT_TEXT_FRAMES)
+					report_text_frame(f, sf);
+			}
+		}
+		if (printed > REPORT_TEXT_FRAMES)
 			fprintf(f, "      ... %d more frames (see --report=json)\n",
-			    st->nframes - REPORT_TEXT_FRAMES);
+			    printed - REPORT_TEXT_FRAMES);
 		if (st->flags & MEMTOP_STACK_TRUNCATED)
 			fprintf(f, "      ... (deeper frames were cut)\n");
 	}
@@ -305,12 +314,13 @@ report_json_bytes(struct json *j, const char *key, int64_t v, int known)
 		json_int(j, key, v);
 }
 
+static void	report_json_frame(struct json *, const struct sym_frame *);
+
 /* Write one stack. */
 static void
 report_json_stack(struct json *j, struct model *m, struct model_stack *st)
 {
 	const struct sym_frame	*sf;
-	char			 addr[32];
 	u_int			 i;
 
 	json_object_begin(j, NULL);
@@ -328,22 +338,33 @@ report_json_stack(struct json *j, struct model *m, struct model_stack *st)
 	json_array_begin(j, "frames");
 	for (i = 0; i < st->nframes; i++) {
 		sf = model_frame(m, st, i);
-		json_object_begin(j, NULL);
-		json_string(j, "function", sf->function);
-		json_string(j, "file", sf->file);
-		if (sf->line != 0)
-			json_uint(j, "line", sf->line);
-		else
-			json_null(j, "line");
-		json_string(j, "module", sf->module);
-		json_string(j, "kind", report_kind(sf));
-		if (sf->kind == SYM_NATIVE) {
-			snprintf(addr, sizeof addr, "0x%" PRIx64, sf->frame);
-			json_string(j, "address", addr);
-		}
-		json_object_end(j);
+		for (; sf != NULL; sf = sf->outer)
+			report_json_frame(j, sf);
 	}
 	json_array_end(j);
+	json_object_end(j);
+}
+
+/* Write one frame. */
+static void
+report_json_frame(struct json *j, const struct sym_frame *sf)
+{
+	char	addr[32];
+
+	json_object_begin(j, NULL);
+	json_string(j, "function", sf->function);
+	json_string(j, "file", sf->file);
+	if (sf->line != 0)
+		json_uint(j, "line", sf->line);
+	else
+		json_null(j, "line");
+	json_string(j, "module", sf->module);
+	json_string(j, "kind", report_kind(sf));
+	if (sf->kind == SYM_NATIVE) {
+		snprintf(addr, sizeof addr, "0x%" PRIx64, sf->frame);
+		json_string(j, "address", addr);
+	}
+	json_bool(j, "inlined", sf->outer != NULL);
 	json_object_end(j);
 }
 

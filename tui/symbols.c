@@ -24,6 +24,7 @@
 
 #include <sys/types.h>
 
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
 #include <inttypes.h>
@@ -51,11 +52,13 @@ struct sym_string {
 };
 RB_HEAD(sym_strings, sym_string);
 
-/* A cached frame. */
+/* A cached frame, with the frames of the functions it was inlined into. */
 struct sym_node {
 	RB_ENTRY(sym_node)	 entry;
 	struct sym_frame	 f;
 	uint32_t		 seen;	/* modules known when resolved */
+	struct sym_frame	*outer;	/* f.outer's chain, allocated */
+	u_int			 nouter;
 };
 RB_HEAD(sym_nodes, sym_node);
 
@@ -148,6 +151,7 @@ symbols_reset(struct symbols *sy)
 
 	RB_FOREACH_SAFE(n, sym_nodes, &sy->nodes, nn) {
 		RB_REMOVE(sym_nodes, &sy->nodes, n);
+		free(n->outer);
 		free(n);
 	}
 	for (i = 0; i < sy->nmodules; i++) {
@@ -336,10 +340,132 @@ symbols_demangle(struct symbols *sy, const char *name)
 	return (s);
 }
 
+/* The name of a function's DIE: its linkage name demangled, or its name. */
+static const char *
+symbols_die_name(struct symbols *sy, Dwarf_Die *die)
+{
+	Dwarf_Attribute	 attr;
+	const char	*name;
+
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name,
+	    &attr));
+	if (name == NULL)
+		name = dwarf_formstring(dwarf_attr_integrate(die,
+		    DW_AT_MIPS_linkage_name, &attr));
+	if (name == NULL)
+		name = dwarf_diename(die);
+	if (name == NULL || *name == '\0')
+		return (NULL);
+	return (symbols_demangle(sy, name));
+}
+
+/*
+ * Find the DIEs of the functions containing pc under parent, outermost
+ * first: the real function, then each function inlined into it.  Walks
+ * the tree itself: dwarf_getscopes continues from an inlined function to
+ * its abstract definition rather than to the function it was inlined into.
+ * Returns how many were put in chain (at most max).
+ */
+static int
+symbols_chain(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *chain, int n,
+    int max, int depth)
+{
+	Dwarf_Die	child;
+	int		tag;
+
+	if (depth > 64 || dwarf_child(parent, &child) != 0)
+		return (n);
+	do {
+		tag = dwarf_tag(&child);
+		switch (tag) {
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+			/* Definitions may nest here: look inside. */
+			break;
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+			if (dwarf_haspc(&child, pc) <= 0)
+				continue;
+			if (tag != DW_TAG_lexical_block && tag != DW_TAG_try_block &&
+			    tag != DW_TAG_catch_block && n < max)
+				chain[n++] = child;
+			return (symbols_chain(&child, pc, chain, n, max, depth + 1));
+		default:
+			continue;
+		}
+		if ((tag = symbols_chain(&child, pc, chain, n, max, depth + 1)) != n)
+			return (tag);
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return (n);
+}
+
+/*
+ * Expand the functions inlined at pc: f becomes the innermost inlined
+ * function (its file and line, from the line table, stay), and a chain of
+ * frames is built out to the real function, each at the line where the
+ * function inside it was inlined.  The real function's name is kept from
+ * the symbol table when there is one.
+ */
+static void
+symbols_inlines(struct symbols *sy, struct sym_module *m, struct sym_node *n,
+    uint64_t pc)
+{
+	struct sym_frame	*f = &n->f, *o;
+	Dwarf_Die		*cudie, chain[32];
+	Dwarf_Files		*files;
+	Dwarf_Attribute		 attr;
+	Dwarf_Addr		 bias;
+	Dwarf_Word		 w;
+	const char		*name, *file, *real_name;
+	size_t			 nfiles;
+	int			 k, i;
+
+	cudie = dwfl_module_addrdie(m->mod, pc, &bias);
+	if (cudie == NULL)
+		return;
+	k = symbols_chain(cudie, pc - bias, chain, 0, 32, 0);
+	if (k < 2 || dwarf_tag(&chain[k - 1]) != DW_TAG_inlined_subroutine ||
+	    dwarf_getsrcfiles(cudie, &files, &nfiles) != 0)
+		return;
+
+	/* chain[k - 1] is the innermost function: this frame. */
+	real_name = f->function;	/* from the symbol table */
+	if ((name = symbols_die_name(sy, &chain[k - 1])) != NULL)
+		f->function = name;
+	n->outer = xcalloc((size_t)k - 1, sizeof *n->outer);
+	n->nouter = (u_int)k - 1;
+	for (i = k - 2; i >= 0; i--) {
+		o = &n->outer[k - 2 - i];
+		*o = *f;
+		o->outer = NULL;
+		o->file = NULL;
+		o->line = 0;
+		name = symbols_die_name(sy, &chain[i]);
+		if (i == 0 && real_name != NULL)
+			name = real_name;
+		o->function = name != NULL ? name : "[inlined]";
+		/* Where the function inside this one was inlined. */
+		if (dwarf_formudata(dwarf_attr(&chain[i + 1], DW_AT_call_file,
+		    &attr), &w) == 0 && w < nfiles &&
+		    (file = dwarf_filesrc(files, (size_t)w, NULL, NULL)) != NULL)
+			o->file = symbols_intern(sy, file, strlen(file));
+		if (dwarf_formudata(dwarf_attr(&chain[i + 1], DW_AT_call_line,
+		    &attr), &w) == 0 && w <= UINT32_MAX)
+			o->line = (uint32_t)w;
+		if (i < k - 2)
+			n->outer[k - 3 - i].outer = o;
+	}
+	f->outer = &n->outer[0];
+}
+
 /* Name a native frame. */
 static void
-symbols_native(struct symbols *sy, struct sym_frame *f)
+symbols_native(struct symbols *sy, struct sym_node *n)
 {
+	struct sym_frame	*f = &n->f;
 	struct sym_module	*m;
 	GElf_Off		 off;
 	GElf_Sym		 sym;
@@ -374,6 +500,7 @@ symbols_native(struct symbols *sy, struct sym_frame *f)
 				f->line = (uint32_t)lineno;
 			}
 		}
+		symbols_inlines(sy, m, n, pc);
 	}
 	if (f->function == NULL) {
 		snprintf(buf, sizeof buf, "%s+%#" PRIx64, m->name, f->offset);
@@ -446,6 +573,9 @@ symbols_resolve(struct symbols *sy, uint64_t frame)
 			return (&n->f);
 		memset(&n->f, 0, sizeof n->f);
 		n->f.frame = frame;
+		free(n->outer);
+		n->outer = NULL;
+		n->nouter = 0;
 	} else {
 		n = xcalloc(1, sizeof *n);
 		n->f.frame = frame;
@@ -455,7 +585,7 @@ symbols_resolve(struct symbols *sy, uint64_t frame)
 	if (MEMTOP_FRAME_IS_PYTHON(frame))
 		symbols_python(sy, &n->f);
 	else
-		symbols_native(sy, &n->f);
+		symbols_native(sy, n);
 	n->seen = sy->modules_seen;
 	return (&n->f);
 }

@@ -336,6 +336,13 @@ struct sym_frame {
 	const char	*module;	/* basename; NULL when unknown */
 	uint64_t	 offset;	/* native: address in the module file */
 	int		 resolved;	/* a function name was found */
+	/*
+	 * When the compiler inlined this function into another, the frame
+	 * of that other function at the line of the inlined call, and so on
+	 * out to the real function; NULL for a function not inlined.  A
+	 * native frame thus stands for 1 + the length of this chain.
+	 */
+	const struct sym_frame *outer;
 };
 struct symbols *symbols_create(struct reader *);
 void	 symbols_free(struct symbols *);

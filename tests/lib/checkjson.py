@@ -193,6 +193,7 @@ def schema():
             want(nullable(fr.get("module"), lambda v: isinstance(v, str)),
                  "frame.module")
             want(fr.get("kind") in ("native", "python"), "frame.kind")
+            want(isinstance(fr.get("inlined"), bool), "frame.inlined")
             if "address" in fr:
                 want(fr["kind"] == "native" and
                      isinstance(fr["address"], str) and
