@@ -226,43 +226,51 @@ void
 json_escape(FILE *f, const char *s, size_t len)
 {
 	const u_char	*p = (const u_char *)s;
-	size_t		 i = 0, n;
+	size_t		 i = 0, run = 0, n;
+	const char	*esc;
+	char		 buf[8];
 
+	/* Bytes that need nothing are written in runs, with one fwrite. */
 	while (i < len) {
+		esc = NULL;
+		n = 1;
 		switch (p[i]) {
 		case '"':
-			fputs("\\\"", f);
-			i++;
-			continue;
+			esc = "\\\"";
+			break;
 		case '\\':
-			fputs("\\\\", f);
-			i++;
-			continue;
+			esc = "\\\\";
+			break;
 		case '\n':
-			fputs("\\n", f);
-			i++;
-			continue;
+			esc = "\\n";
+			break;
 		case '\r':
-			fputs("\\r", f);
-			i++;
-			continue;
+			esc = "\\r";
+			break;
 		case '\t':
-			fputs("\\t", f);
-			i++;
+			esc = "\\t";
+			break;
+		default:
+			if (p[i] < 0x20 || p[i] == 0x7f) {
+				snprintf(buf, sizeof buf, "\\u%04x", p[i]);
+				esc = buf;
+			} else if (p[i] >= 0x80 &&
+			    (n = json_utf8_len(p + i, len - i)) == 0) {
+				esc = "\xef\xbf\xbd";	/* U+FFFD */
+				n = 1;
+			}
+			break;
+		}
+		if (esc == NULL) {
+			i += n;
 			continue;
 		}
-		if (p[i] < 0x20 || p[i] == 0x7f) {
-			fprintf(f, "\\u%04x", p[i]);
-			i++;
-			continue;
-		}
-		n = json_utf8_len(p + i, len - i);
-		if (n == 0) {
-			fputs("\xef\xbf\xbd", f);	/* U+FFFD */
-			i++;
-			continue;
-		}
-		fwrite(p + i, 1, n, f);
+		if (i > run)
+			fwrite(p + run, 1, i - run, f);
+		fputs(esc, f);
 		i += n;
+		run = i;
 	}
+	if (i > run)
+		fwrite(p + run, 1, i - run, f);
 }
