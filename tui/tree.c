@@ -75,6 +75,8 @@ struct tree {
 	size_t			 top;
 	int			 height;
 	struct tree_node	*cursor_node;
+	struct tree_node	**scratch;	/* children being ordered */
+	size_t			 nscratch;
 };
 
 /* ------------------------------------------------------------------------
@@ -270,17 +272,22 @@ tree_row(struct tree *t, struct tree_node *n)
 	t->rows[t->nrows++] = n;
 }
 
-/* Add a node's children, in order, and theirs when open. */
+/*
+ * Add a node's children, in order, and theirs when open.  The children are
+ * ordered in t->scratch from base on; the nodes deeper down use what
+ * follows (scratch holds every node, so it is always enough).
+ */
 static void
-tree_flatten_children(struct tree *t, struct tree_node *parent, int key)
+tree_flatten_children(struct tree *t, struct tree_node *parent, int key,
+    size_t base)
 {
-	struct tree_node	**kids, *c;
+	struct tree_node	**kids = t->scratch + base, *c;
 	size_t			  n = 0, i;
 
 	if (parent->nchildren == 0)
 		return;
-	kids = xreallocarray(NULL, parent->nchildren, sizeof *kids);
-	for (c = parent->child; c != NULL && n < parent->nchildren; c = c->next)
+	for (c = parent->child; c != NULL && n < parent->nchildren &&
+	    base + n < t->nscratch; c = c->next)
 		kids[n++] = c;
 	qsort_r(kids, n, sizeof *kids, tree_cmp, &key);
 	for (i = 0; i < n; i++) {
@@ -291,19 +298,24 @@ tree_flatten_children(struct tree *t, struct tree_node *parent, int key)
 			continue;
 		tree_row(t, kids[i]);
 		if (tree_open(kids[i]))
-			tree_flatten_children(t, kids[i], key);
+			tree_flatten_children(t, kids[i], key, base + n);
 	}
-	free(kids);
 }
 
 /* Rebuild the flat list, keeping the cursor on its node. */
 static void
 tree_flatten(struct ui *ui, struct tree *t)
 {
-	size_t	i;
+	struct tree_dir	*d = &t->dir[t->reverse];
+	size_t		 i;
 
+	if (t->nscratch < d->nnodes + 1) {
+		t->nscratch = d->nnodes + 1024;
+		t->scratch = xreallocarray(t->scratch, t->nscratch,
+		    sizeof *t->scratch);
+	}
 	t->nrows = 0;
-	tree_flatten_children(t, &t->dir[t->reverse].root, ui->sort);
+	tree_flatten_children(t, &d->root, ui->sort, 0);
 	if (t->cursor_node != NULL) {
 		for (i = 0; i < t->nrows; i++) {
 			if (t->rows[i] == t->cursor_node) {
@@ -352,6 +364,7 @@ tree_free(struct ui *ui)
 	tree_dir_free(&t->dir[0]);
 	tree_dir_free(&t->dir[1]);
 	free(t->rows);
+	free(t->scratch);
 	free(t);
 	ui->tree = NULL;
 }

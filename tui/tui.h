@@ -624,6 +624,8 @@ struct ui {
 
 	struct view	*view;		/* drawn in the main area */
 	struct view	*back;		/* where Esc returns to */
+	uint64_t	 view_cost_ns;	/* the view's last update took */
+	uint64_t	 view_next_ns;	/* its next update, on a tick */
 	struct ui_rect	 r_header;
 	struct ui_rect	 r_chart;
 	struct ui_rect	 r_main;
