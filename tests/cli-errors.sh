@@ -4,7 +4,7 @@
 
 . "$top_srcdir/tests/lib/tap.sh"
 
-plan 46
+plan 49
 
 # run ARGS...: run memtop, keeping stdout, stderr and the status.
 run() {
@@ -53,6 +53,20 @@ like "$err" '^memtop: cannot write /nonexistent/dir/out.json' \
     "an unwritable -o file: says which file"
 test ! -e "$marker"
 ok $? "an unwritable -o file: the target never started"
+
+# A command that cannot start leaves no empty report behind, and an
+# existing file as it was.
+run --report -o "$T/new.json" -- memtop-no-such-command-here
+test ! -e "$T/new.json"
+ok $? "a command not found: no -o file is left behind"
+echo keep >"$T/old.json"
+run --report -o "$T/old.json" -- memtop-no-such-command-here
+is "$(cat "$T/old.json")" keep "a command not found: an existing -o file is untouched"
+
+# The target does not inherit the report's descriptor.
+run --report -o "$T/report.txt" -- sh -c "ls -l /proc/\$\$/fd/ >$T/fds"
+grep -q report.txt "$T/fds"
+ok $((! $?)) "the target does not inherit the -o file" || diag_file "$T/fds"
 
 run --help
 is "$rc" 0 "--help exits 0"

@@ -488,10 +488,13 @@ launch_env(const char *name, const char *value)
 	return (s);
 }
 
-/* Build the target's environment from ours. */
+/*
+ * Build the target's environment from ours; *inherited is set to the
+ * number of entries taken as they were (those after them are allocated).
+ */
 static char **
 launch_environment(struct launch *l, struct segment *seg,
-    struct options *opts)
+    struct options *opts, size_t *inherited)
 {
 	char		**envp, *s;
 	const char	 *old_preload;
@@ -512,6 +515,7 @@ launch_environment(struct launch *l, struct segment *seg,
 			continue;
 		envp[n++] = s;
 	}
+	*inherited = n;
 	if (!l->untracked) {
 		xsnprintf(fdbuf, sizeof fdbuf, "%d", seg->fd);
 		envp[n++] = launch_env(MEMTOP_ENV_FD, fdbuf);
@@ -600,8 +604,9 @@ launch_start(struct launch *l, struct segment *seg, struct options *opts,
 	char			**envp;
 	int			  pipefd[2], error;
 	ssize_t			  n;
+	size_t			  inherited, i;
 
-	envp = launch_environment(l, seg, opts);
+	envp = launch_environment(l, seg, opts, &inherited);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -630,7 +635,9 @@ launch_start(struct launch *l, struct segment *seg, struct options *opts,
 		launch_child(l, seg, opts->argv, envp, pipefd[1]);
 	}
 	close(pipefd[1]);
-	free(envp);	/* the strings we added leak: a few bytes, once */
+	for (i = inherited; envp[i] != NULL; i++)
+		free(envp[i]);
+	free(envp);
 
 	do
 		n = read(pipefd[0], &error, sizeof error);
@@ -729,6 +736,18 @@ launch_exit_code(struct launch *l)
 	if (WIFSIGNALED(l->status))
 		return (128 + WTERMSIG(l->status));
 	return (1);
+}
+
+/* Free what launch_resolve and launch_start allocated. */
+void
+launch_free(struct launch *l)
+{
+	free(l->path);
+	free(l->untracked_why);
+	l->path = l->untracked_why = NULL;
+	if (l->sigfd != -1)
+		close(l->sigfd);
+	l->sigfd = -1;
 }
 
 /* Let a stopped target run on. */

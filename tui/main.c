@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -317,34 +318,41 @@ main_report(struct options *o)
 	struct segment		 seg;
 	struct segment_config	 cfg;
 	struct reader		 r;
-	struct symbols		*sy;
+	struct symbols		*sy = NULL;
 	struct model		 m;
 	struct report		 rp;
 	FILE			*out = stdout;
 	char			*library = NULL, *cause = NULL;
-	int			 code, event, said_break = 0;
+	int			 code, event, said_break = 0, fd;
+	int			 created = 0, started = 0;
 
 	memset(&l, 0, sizeof l);
 	l.sigfd = -1;
+	memset(&seg, 0, sizeof seg);
+	seg.fd = -1;
 
-	/* Check everything the user can get wrong before starting. */
+	/*
+	 * Check everything the user can get wrong before starting.  The -o
+	 * file is opened now (not inherited by the target) but emptied only
+	 * when the report is written, and removed if memtop made it and the
+	 * command never ran.
+	 */
 	if (o->output != NULL) {
-		out = fopen(o->output, "w");
-		if (out == NULL) {
+		created = access(o->output, F_OK) != 0;
+		fd = open(o->output, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+		if (fd == -1 || (out = fdopen(fd, "w")) == NULL) {
 			fprintf(stderr, "memtop: cannot write %s: %s\n",
 			    o->output, strerror(errno));
 			return (1);
 		}
 	}
-	if ((code = launch_resolve(&l, o->argv[0], &cause)) != 0) {
-		fprintf(stderr, "memtop: %s\n", cause);
-		return (code);
-	}
+	if ((code = launch_resolve(&l, o->argv[0], &cause)) != 0)
+		goto fail;
 	if (!l.untracked) {
 		if (launch_find_library(MEMTOP_PKGLIBDIR, &library,
 		    &cause) != 0) {
-			fprintf(stderr, "memtop: %s\n", cause);
-			return (1);
+			code = 1;
+			goto fail;
 		}
 		l.library = library;
 	}
@@ -366,11 +374,12 @@ main_report(struct options *o)
 		reader_arm_break(&r, o->break_at);
 	sy = symbols_create(&r);
 
-	if ((code = launch_start(&l, &seg, o, &cause)) != 0) {
-		fprintf(stderr, "memtop: %s\n", cause);
-		return (code);
-	}
+	if ((code = launch_start(&l, &seg, o, &cause)) != 0)
+		goto fail;
+	started = 1;
 	model_init(&m, &r, sy, l.start_ns);
+	m.pagemap = pagemap_create(&m, l.pid, PAGEMAP_REPORT_BUDGET_NS,
+	    PAGEMAP_REPORT_INTERVAL_NS);
 
 	for (;;) {
 		main_poll(&l, &seg, &m);
@@ -395,18 +404,29 @@ main_report(struct options *o)
 	rp.model = &m;
 	rp.tracked = !l.untracked && m.attached;
 	main_untracked(&l, &m);
-	if (report_write(&rp, out) != 0)
+	if ((out != stdout && ftruncate(fileno(out), 0) != 0) ||
+	    report_write(&rp, out) != 0)
 		fprintf(stderr, "memtop: writing the report: %s\n",
 		    strerror(errno));
-	if (out != stdout)
-		fclose(out);
-
 	code = launch_exit_code(&l);
 	model_free(&m);
-	symbols_free(sy);
-	reader_close(&r);
+	goto out;
+
+fail:
+	fprintf(stderr, "memtop: %s\n", cause);
+	if (created && !started)
+		unlink(o->output);
+out:
+	if (out != stdout)
+		fclose(out);
+	if (sy != NULL) {
+		symbols_free(sy);
+		reader_close(&r);
+	}
 	segment_destroy(&seg);
+	launch_free(&l);
 	free(library);
+	free(cause);
 	return (code);
 }
 
