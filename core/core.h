@@ -124,6 +124,8 @@ struct core_thread {
 	uint64_t			 rng;
 	uint64_t			*scratch;	/* unwind buffers, private */
 	size_t				 scratch_len;	/* uint64_t entries */
+	uint32_t			 scratch_ips;	/* of them for the ips */
+	uint32_t			 pad2;
 };
 extern __thread struct core_thread core_tls
     __attribute__((tls_model("initial-exec")));
@@ -188,6 +190,7 @@ void	 shm_reset_data(void);
 void	*core_private_map(size_t len);
 void	 core_private_unmap(void *p, size_t len);
 uint64_t core_now(void);
+uint64_t core_now_event(void);
 int32_t	 core_gettid(void);
 void	 core_write_stderr(const char *s);
 void	 core_set_exiting(void);
@@ -203,6 +206,7 @@ struct engine_sample {
 	double		 weight;
 	int64_t		 est_bytes;
 	int64_t		 est_count;	/* x MEMTOP_COUNT_ONE */
+	uint64_t	 now;		/* core_now_event() when taken */
 };
 void	 sample_init(void);
 void	 sample_thread_release(struct core_thread *t);
@@ -245,6 +249,7 @@ uint64_t maps_tracked_bytes(void);
 void	 stacks_init(void);
 void	 stacks_set_own_range(uintptr_t lo, uintptr_t hi);
 uint32_t stacks_capture(int is_mmap);
+uint32_t stacks_unwound(int n, int is_mmap);
 uint32_t stacks_intern(const uint64_t *frames, size_t n, uint16_t flags);
 uint32_t stacks_hash(const uint64_t *frames, size_t n);
 
@@ -258,6 +263,15 @@ void	 live_init(int use_filter);
 int	 live_insert(uint64_t addr, uint64_t size, double weight,
 	     uint32_t stack, uint32_t flags);
 int	 live_remove(uint64_t addr, struct memtop_live_entry *out);
+struct live_priv {
+	uint64_t	 table;		/* first entry in the arena */
+	uint64_t	 capacity;	/* entries, a power of two, or 0 */
+	uint64_t	 count;
+	uint32_t	 lock;
+	uint32_t	 pad;
+};
+extern struct live_priv	*live_priv;	/* one per shard used */
+extern uint64_t		 live_nshards;	/* shards used */
 void	 live_internal_add(uint64_t addr);
 int	 live_internal_take(uint64_t addr);
 extern uint8_t	*live_filter;	/* NULL when every free must look */
@@ -301,6 +315,10 @@ live_maybe(uint64_t addr)
  * paths in sample.c, which take the guard themselves.
  */
 void	 engine_alloc_slow(void *p, size_t size, uint32_t live_flags);
+void	 engine_alloc_unwound(void *p, size_t size, uint32_t live_flags,
+	     int n);
+int	 unw_backtrace(void **, int)	/* libunwind's */
+	     __attribute__((visibility("default")));
 void	 engine_free_slow(void *p, size_t size);
 void	 engine_flush_alloc(void *p, size_t size);
 void	 engine_flush_free(void);
@@ -321,7 +339,19 @@ engine_alloc_fast(void *p, size_t size, uint32_t live_flags)
 	int64_t				 d;
 
 	if (__builtin_expect((t->countdown -= (int64_t)size) <= 0, 0)) {
-		engine_alloc_slow(p, size, live_flags);
+		if (t->state == CORE_THREAD_OWN && t->scratch != NULL) {
+			/*
+			 * Sampled for sure.  Unwind here, in the hook's own
+			 * frame: every frame of the tracker's unwound costs
+			 * as much as one of the program's.
+			 */
+			CORE_ENGINE_ENTER(t);
+			engine_alloc_unwound(p, size, live_flags,
+			    unw_backtrace((void **)t->scratch,
+			    (int)t->scratch_ips));
+			CORE_ENGINE_LEAVE(t);
+		} else
+			engine_alloc_slow(p, size, live_flags);
 		return;
 	}
 	slot = t->slot;		/* countdown > 0: the thread owns a slot */
@@ -351,6 +381,25 @@ engine_free_fast(void *p, size_t size)
 	if (__builtin_expect((t->delta -= (int64_t)size) <=
 	    -MEMTOP_FLUSH_BYTES, 0))
 		engine_flush_free();
+}
+
+/*
+ * Start fetching the live table slot where addr's entry is, or would go:
+ * the table is large and each operation misses the cache once, so the
+ * hooks start that early, to overlap it with other work.
+ */
+static inline void
+live_prefetch(uint64_t addr)
+{
+	const struct live_priv	*lp;
+	uint64_t		 h = live_hash(addr);
+
+	if (live_priv == NULL)
+		return;
+	lp = &live_priv[((h >> 32) * live_nshards) >> 32];
+	if (lp->capacity != 0)
+		__builtin_prefetch(&core_shm.arena[lp->table +
+		    (h & (lp->capacity - 1))], 1);
 }
 
 /* Nonzero when addr may be an internal block (see live.c). */

@@ -277,6 +277,9 @@ free(void *p)
 			real_free(p);
 		return;
 	}
+	/* Exact mode looks every free up: overlap that with the header. */
+	if (__builtin_expect(live_filter == NULL, 0))
+		live_prefetch((uint64_t)(uintptr_t)p);
 	if (__builtin_expect(core_glibc_malloc, 1)) {
 		engine_free_fast(p, core_glibc_usable(p));
 		real_free(p);

@@ -19,7 +19,8 @@
  * that a counter that reached 255 stays there.  A free looks at its counter
  * and locks a shard only when it is not zero.
  *
- * The same counters cover the internal set: blocks that libc, libunwind or
+ * The same counters (kept in exact mode too, for this alone) cover the
+ * internal set: blocks that libc, libunwind or
  * the loader allocated for the engine's own work (core_tls.engine set).
  * They are not the program's: never counted, and their free, wherever it
  * happens (often at thread exit, outside the engine), must not be counted
@@ -55,18 +56,19 @@ static uint64_t		 live_int_count;
 static uint32_t		 live_int_lock;
 
 /*
- * The target's own copy of each shard's table, capacity, count and lock:
- * the copy in the segment is for the front end, and a front end that
- * scribbles on it cannot make the target write out of bounds or hang.
+ * The target's own copy of each shard's table, capacity, count and lock
+ * (struct live_priv, core.h): the copy in the segment is for the front
+ * end, and a front end that scribbles on it cannot make the target write
+ * out of bounds or hang.
+ *
+ * At most LIVE_MAX_SHARDS shards are used, whatever the segment offers:
+ * every operation touches its shard's two lines, and with few shards those
+ * stay in the first-level cache; two threads rarely meet on one of 64
+ * locks.  The others stay empty, which readers see as such.
  */
-struct live_priv {
-	uint64_t	table;
-	uint64_t	capacity;
-	uint64_t	count;
-	uint32_t	lock;
-	uint32_t	pad;
-};
-static struct live_priv	*live_priv;
+#define LIVE_MAX_SHARDS	64
+struct live_priv	*live_priv;
+uint64_t		 live_nshards;
 static size_t		 live_priv_size;
 
 /* Outgrown tables, by log2 of their capacity; under live_recycle_lock. */
@@ -96,7 +98,9 @@ live_init(int use_filter)
 
 	if (live_priv != NULL)
 		core_private_unmap(live_priv, live_priv_size);
-	live_priv_size = core_shm.nshards * sizeof *live_priv;
+	live_nshards = core_shm.nshards < LIVE_MAX_SHARDS ? core_shm.nshards :
+	    LIVE_MAX_SHARDS;
+	live_priv_size = live_nshards * sizeof *live_priv;
 	live_priv = core_private_map(live_priv_size);
 	if (live_priv == NULL)
 		core_disable("no memory for the live table");
@@ -106,7 +110,7 @@ live_init(int use_filter)
 static struct memtop_live_shard *
 live_shard(uint64_t h)
 {
-	return (&core_shm.shards[((h >> 32) * core_shm.nshards) >> 32]);
+	return (&core_shm.shards[((h >> 32) * live_nshards) >> 32]);
 }
 
 /* log2 of a power of two. */
@@ -335,13 +339,14 @@ live_insert(uint64_t addr, uint64_t size, double weight, uint32_t stack,
 	live_publish(sh, lp);
 	live_end(sh);
 
-	if (!replaced)
-		live_filter_up(addr);
-	else {
+	if (!replaced) {
+		if (live_filter != NULL)
+			live_filter_up(addr);
+	} else {
 		/* Give back what the stale entry was charged. */
 		sample_estimate(&s, stale.size, stale.weight);
 		sample_charge(stale.stack, -s.est_bytes, -s.est_count, 0, 0,
-		    core_now());
+		    core_now_event());
 	}
 	return (0);
 }
@@ -382,7 +387,8 @@ live_remove(uint64_t addr, struct memtop_live_entry *out)
 	lp->count--;
 	live_publish(sh, lp);
 	live_end(sh);
-	live_filter_down(addr);
+	if (live_filter != NULL)
+		live_filter_down(addr);
 	return (1);
 }
 

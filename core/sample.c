@@ -13,8 +13,8 @@
  * weight w = 1 / (1 - exp(-size / mean)), the inverse of the probability
  * that an allocation of that size is sampled.  Memorylessness makes a fresh
  * draw after each sample exact.  A sample is unwound, interned, kept in the
- * live table and added to its stack's aggregate as llround(size * w) bytes
- * and llround(w * MEMTOP_COUNT_ONE) counts; the free subtracts the same
+ * live table and added to its stack's aggregate as size * w bytes
+ * and w * MEMTOP_COUNT_ONE counts, rounded; the free subtracts the same
  * numbers, computed from the (size, weight) kept in the live entry, so the
  * aggregates return exactly to zero.  In exact mode every allocation is
  * sampled with weight 1.
@@ -46,6 +46,7 @@ static uint32_t	sample_slot_hint;	/* where slot searches start */
 static uint32_t	sample_break_claim;	/* break_seq of the break we fire */
 
 #define SAMPLE_NO_STACK	UINT32_MAX
+#define SAMPLE_NOT_UNWOUND	INT32_MIN	/* the hook did not unwind */
 
 /* Enter the reentrancy guard: nested calls on this thread pass through. */
 void
@@ -140,8 +141,14 @@ void
 sample_estimate(struct engine_sample *s, uint64_t size, double weight)
 {
 	s->weight = weight;
-	s->est_bytes = llround((double)size * weight);
-	s->est_count = llround(weight * MEMTOP_COUNT_ONE);
+	if (weight == 1.0) {
+		s->est_bytes = (int64_t)size;
+		s->est_count = MEMTOP_COUNT_ONE;
+		return;
+	}
+	/* Both are positive: adding a half and truncating rounds. */
+	s->est_bytes = (int64_t)((double)size * weight + 0.5);
+	s->est_count = (int64_t)(weight * MEMTOP_COUNT_ONE + 0.5);
 }
 
 /*
@@ -381,12 +388,11 @@ sample_charge(uint32_t stack, int64_t bytes, int64_t count,
  */
 static int
 sample_alloc_slow(struct core_thread *t, void *p, size_t size, int is_map,
-    uint32_t flags, struct engine_sample *out)
+    uint32_t flags, struct engine_sample *out, int unwound)
 {
 	struct memtop_thread_slot	*slot;
 	int64_t				 cd;
 	int				 sampled, saved = errno;
-	uint64_t			 now;
 
 	if (t->state == CORE_THREAD_NEW)
 		sample_thread_init(t);
@@ -420,15 +426,22 @@ sample_alloc_slow(struct core_thread *t, void *p, size_t size, int is_map,
 	}
 
 	sample_slot_add(t, &slot->samples, 1);
-	out->stack = stacks_capture(is_map);
+	if (!is_map)
+		live_prefetch((uint64_t)(uintptr_t)p);	/* while unwinding */
+	if (unwound != SAMPLE_NOT_UNWOUND)
+		out->stack = stacks_unwound(unwound, is_map);
+	else
+		out->stack = stacks_capture(is_map);
 	sample_estimate(out, size, sample_weight(size, core_sample_mean));
-	now = core_now();
+	out->now = core_now_event();
 	ring_write(MEMTOP_EV_ALLOC, (uint64_t)(uintptr_t)p, size,
-	    out->est_bytes, out->est_count, out->stack, (uint16_t)flags, now,
-	    t->tid);
+	    out->est_bytes, out->est_count, out->stack, (uint16_t)flags,
+	    out->now, t->tid);
 	errno = saved;
 	return (1);
 }
+
+static void	sample_alloc_common(void *, size_t, uint32_t, int);
 
 /*
  * The slow part of an allocation (engine_alloc_fast found the countdown at
@@ -438,17 +451,35 @@ sample_alloc_slow(struct core_thread *t, void *p, size_t size, int is_map,
 void
 engine_alloc_slow(void *p, size_t size, uint32_t live_flags)
 {
+	CORE_ENGINE_ENTER(&core_tls);
+	sample_alloc_common(p, size, live_flags, SAMPLE_NOT_UNWOUND);
+	CORE_ENGINE_LEAVE(&core_tls);
+}
+
+/*
+ * engine_alloc_slow for a sample the hook already unwound (n return
+ * addresses in the thread's scratch buffer).  The caller holds the engine
+ * mark.
+ */
+void
+engine_alloc_unwound(void *p, size_t size, uint32_t live_flags, int n)
+{
+	sample_alloc_common(p, size, live_flags, n);
+}
+
+/* Count, sample and keep an allocation (engine mark held). */
+static void
+sample_alloc_common(void *p, size_t size, uint32_t live_flags, int unwound)
+{
 	struct core_thread	*t = &core_tls;
 	struct engine_sample	 s;
 	uint64_t		 now;
 
-	CORE_ENGINE_ENTER(t);
-	if (!sample_alloc_slow(t, p, size, 0, live_flags, &s)) {
+	if (!sample_alloc_slow(t, p, size, 0, live_flags, &s, unwound)) {
 		sample_delta_alloc(t, p, size, SAMPLE_NO_STACK);
-		CORE_ENGINE_LEAVE(t);
 		return;
 	}
-	now = core_now();
+	now = s.now;
 	if (live_insert((uint64_t)(uintptr_t)p, size, s.weight, s.stack,
 	    live_flags) == 0)
 		sample_charge(s.stack, s.est_bytes, s.est_count, s.est_bytes,
@@ -461,7 +492,6 @@ engine_alloc_slow(void *p, size_t size, uint32_t live_flags)
 		sample_charge(s.stack, 0, 0, s.est_bytes, s.est_count, now);
 	}
 	sample_delta_alloc(t, p, size, s.stack);
-	CORE_ENGINE_LEAVE(t);
 }
 
 /* The fast path's delta passed a flush threshold after an allocation. */
@@ -501,7 +531,7 @@ static void
 sample_free_entry(struct core_thread *t, const struct memtop_live_entry *e)
 {
 	struct engine_sample	 s;
-	uint64_t		 now = core_now();
+	uint64_t		 now = core_now_event();
 	int			 saved = errno;
 
 	sample_estimate(&s, e->size, e->weight);
@@ -590,7 +620,7 @@ engine_put_back(const struct memtop_live_entry *e)
 		/* Could not keep it: it leaves the live aggregates. */
 		sample_estimate(&s, e->size, e->weight);
 		sample_charge(e->stack, -s.est_bytes, -s.est_count, 0, 0,
-		    core_now());
+		    core_now_event());
 	}
 	CORE_ENGINE_LEAVE(t);
 }
@@ -636,10 +666,10 @@ engine_map_add(void *p, size_t len, struct engine_sample *out)
 		sampled = 0;
 	} else
 		sampled = sample_alloc_slow(t, p, len, 1, MEMTOP_LIVE_MMAP,
-		    out);
+		    out, SAMPLE_NOT_UNWOUND);
 	if (sampled)
 		sample_charge(out->stack, out->est_bytes, out->est_count,
-		    out->est_bytes, out->est_count, core_now());
+		    out->est_bytes, out->est_count, out->now);
 	sample_delta_alloc(t, p, len, sampled ? out->stack : SAMPLE_NO_STACK);
 	return (sampled);
 }
@@ -668,7 +698,7 @@ engine_map_sub(void *p, size_t len, int count,
 	if (count)
 		sample_slot_add(t, &slot->unmap_count, 1);
 	if (piece != NULL) {
-		now = core_now();
+		now = core_now_event();
 		sample_charge(piece->stack, -piece->est_bytes,
 		    -piece->est_count, 0, 0, now);
 		if (piece->est_count != 0)

@@ -283,36 +283,17 @@ stacks_scratch(struct core_thread *t, size_t len)
 }
 
 /*
- * The stack of the allocation being made: unwind, drop the tracker's own
- * frames, merge Python frames, intern.  is_mmap is nonzero for a direct
- * mmap.  Returns the stack id (0 when it could not get one).
+ * Merge and intern a stack of n return addresses already unwound into the
+ * thread's scratch buffer (t->scratch_ips entries; the merged frames go
+ * after them).  n <= 0: unwinding failed.
  */
-uint32_t
-stacks_capture(int is_mmap)
+static uint32_t
+stacks_finish(uint64_t *ips, int n, size_t cap, uint64_t *out, size_t max,
+    int is_mmap)
 {
-	struct core_thread	*t = &core_tls;
-	uint64_t		 small_ips[STACKS_SMALL + STACKS_SLACK];
-	uint64_t		 small_out[STACKS_SMALL];
-	uint64_t		*ips, *out, *scratch;
-	size_t			 max = stacks_max, cap, skip, nips, m;
-	uint16_t		 flags = 0;
-	int			 n;
+	size_t		skip, nips, m;
+	uint16_t	flags = 0;
 
-	cap = max + STACKS_SLACK;
-	if (t->slot != NULL &&
-	    (scratch = stacks_scratch(t, cap + max)) != NULL) {
-		ips = scratch;
-		out = scratch + cap;
-	} else {
-		/* Threads past their exit handlers keep no scratch. */
-		if (max > STACKS_SMALL)
-			max = STACKS_SMALL;
-		cap = max + STACKS_SLACK;
-		ips = small_ips;
-		out = small_out;
-	}
-
-	n = unw_backtrace((void **)ips, (int)cap);
 	if (n <= 0)
 		goto fail;
 	for (skip = 0; skip < (size_t)n; skip++) {
@@ -338,4 +319,48 @@ fail:
 	__atomic_add_fetch(&core_shm.glob->unwind_failures, 1,
 	    __ATOMIC_RELAXED);
 	return (0);
+}
+
+/*
+ * The stack of the allocation being made: unwind, drop the tracker's own
+ * frames, merge Python frames, intern.  is_mmap is nonzero for a direct
+ * mmap.  Returns the stack id (0 when it could not get one).  A thread
+ * with its own slot gets a scratch buffer, which the hooks then unwind
+ * into themselves next time (stacks_unwound).
+ */
+uint32_t
+stacks_capture(int is_mmap)
+{
+	struct core_thread	*t = &core_tls;
+	uint64_t		 small_ips[STACKS_SMALL + STACKS_SLACK];
+	uint64_t		 small_out[STACKS_SMALL];
+	uint64_t		*ips, *out, *scratch;
+	size_t			 max = stacks_max, cap;
+
+	cap = max + STACKS_SLACK;
+	if (t->slot != NULL &&
+	    (scratch = stacks_scratch(t, cap + max)) != NULL) {
+		t->scratch_ips = (uint32_t)cap;
+		ips = scratch;
+		out = scratch + cap;
+	} else {
+		/* Threads past their exit handlers keep no scratch. */
+		if (max > STACKS_SMALL)
+			max = STACKS_SMALL;
+		cap = max + STACKS_SLACK;
+		ips = small_ips;
+		out = small_out;
+	}
+	return (stacks_finish(ips, unw_backtrace((void **)ips, (int)cap), cap,
+	    out, max, is_mmap));
+}
+
+/* The stack the hook unwound into the thread's scratch buffer (n ips). */
+uint32_t
+stacks_unwound(int n, int is_mmap)
+{
+	struct core_thread	*t = &core_tls;
+
+	return (stacks_finish(t->scratch, n, t->scratch_ips,
+	    t->scratch + t->scratch_ips, stacks_max, is_mmap));
 }

@@ -225,10 +225,10 @@ test_exact(void)
 }
 
 struct worker {
-	int		 id;
-	int		 n;
-	pthread_t	 tid;
-	volatile int	*gate;
+	int			 id;
+	int			 n;
+	pthread_t		 tid;
+	pthread_barrier_t	*all_in;
 };
 
 /* A thread allocating and freeing its own made-up addresses. */
@@ -239,9 +239,10 @@ worker(void *arg)
 	uint64_t	 base = BASE + ((uint64_t)w->id << 32);
 	int		 i;
 
-	while (*w->gate == 0)
-		;
-	for (i = 0; i < w->n; i++)
+	/* Everyone holds a slot (or not) at the same time. */
+	engine_on_alloc((void *)(uintptr_t)base, sizes[0], 0);
+	pthread_barrier_wait(w->all_in);
+	for (i = 1; i < w->n; i++)
 		engine_on_alloc((void *)(uintptr_t)(base + (uint64_t)i * 32),
 		    sizes[i], 0);
 	for (i = 0; i < w->n; i += 2)
@@ -254,22 +255,23 @@ worker(void *arg)
 static uint64_t
 run_workers(int nthreads, int n)
 {
-	struct worker	w[16];
-	volatile int	gate = 0;
-	uint64_t	live = 0;
-	int		i, k;
+	struct worker		w[16];
+	pthread_barrier_t	all_in;
+	uint64_t		live = 0;
+	int			i, k;
 
+	pthread_barrier_init(&all_in, NULL, (unsigned)nthreads);
 	for (k = 0; k < nthreads; k++) {
 		w[k].id = k + 1;
 		w[k].n = n;
-		w[k].gate = &gate;
+		w[k].all_in = &all_in;
 		pthread_create(&w[k].tid, NULL, worker, &w[k]);
 		for (i = 1; i < n; i += 2)
 			live += sizes[i];
 	}
-	gate = 1;
 	for (k = 0; k < nthreads; k++)
 		pthread_join(w[k].tid, NULL);
+	pthread_barrier_destroy(&all_in);
 	return (live);
 }
 
