@@ -6,7 +6,7 @@
 
 . "$top_srcdir/tests/lib/tap.sh"
 
-plan 16
+plan 21
 
 REPORT=$T/r.json
 STATIC=$TARGETS/known-static
@@ -50,6 +50,23 @@ is $? 0 "a set-user-ID target runs: exit 0"
 like "$(cat "$T/err")" '^memtop: .*set-user-ID' "memtop says it is set-user-ID"
 check_json "allocated unknown for the set-user-ID target" 'not r["tracked"]' \
     'r["peak"]["resident"] > 0'
+
+# A library that loads but never attaches (here: libm, in place of
+# libmemtop.so): memtop finds out at exit and says so.
+LIBM=$(ldd "$TARGETS/known" | sed -n 's/.*=> \(\/[^ ]*libm\.so[^ ]*\).*/\1/p')
+[ -n "$LIBM" ] || LIBM=$(ldconfig -p | sed -n 's/.*libm\.so\.6.*=> //p' | head -n 1)
+MEMTOP_LIBRARY=$LIBM "$MEMTOP" --report=json -o "$REPORT" -- \
+    "$TARGETS/known" - >"$T/out" 2>"$T/err"
+is $? 0 "a target the library never attached to: exit 0"
+like "$(cat "$T/err")" '^memtop: the tracking library was not loaded in .*known' \
+    "memtop says the library was not loaded"
+check_json "allocated unknown when the library never attached" \
+    'not r["tracked"]' 'r["peak"]["allocated"] is None' \
+    '"not loaded" in r["untracked_reason"]'
+MEMTOP_LIBRARY=$T/no-such-library.so "$MEMTOP" --report -- true >"$T/out" 2>"$T/err"
+is $? 1 "MEMTOP_LIBRARY naming no file: exit 1"
+like "$(cat "$T/err")" '^memtop: MEMTOP_LIBRARY=.*no-such-library' \
+    "MEMTOP_LIBRARY naming no file: says so"
 
 # An ordinary dynamic target is tracked, for contrast.
 "$MEMTOP" --report=json -o "$REPORT" -- "$TARGETS/known" - >"$T/out" 2>"$T/err"
