@@ -540,6 +540,7 @@ struct python_alloc_syms {
 };
 const char *python_alloc_init(const struct python_alloc_syms *syms,
 	     int wrap_domains);
+int	 python_alloc_used(void);
 void	 python_alloc_fork_child(void);
 
 #pragma GCC visibility pop

@@ -67,6 +67,7 @@ static struct palloc_domain	palloc_obj;
 static size_t			palloc_arena_size;
 static uintptr_t		palloc_pool_mask;
 static int			palloc_track;	/* keep the page map */
+static int			palloc_used;	/* a wrapped domain was called */
 
 /* The page map: a bit per 4 KiB page of the 47-bit address space. */
 #define PALLOC_PAGE_SHIFT	12
@@ -193,6 +194,8 @@ palloc_malloc(void *ctx, size_t n)
 
 	if (t->guard != 0 || !core_active)
 		return (d->malloc(d->ctx, n));
+	if (__builtin_expect(!palloc_used, 0))
+		palloc_used = 1;
 	t->guard++;
 	p = d->malloc(d->ctx, n);
 	t->guard--;
@@ -347,6 +350,16 @@ python_alloc_init(const struct python_alloc_syms *syms, int wrap_domains)
 	m.ctx = &palloc_obj;
 	syms->set_domain(PALLOC_DOMAIN_OBJ, &m);
 	return (NULL);
+}
+
+/*
+ * Nonzero once a wrapped domain has allocated: CPython replaces memtop's
+ * wrappers at startup when PYTHONMALLOC or -X dev asks for other ones.
+ */
+int
+python_alloc_used(void)
+{
+	return (palloc_used);
 }
 
 /* In a forked child: the lock may have been held by a thread now gone. */

@@ -46,6 +46,8 @@ static uint32_t		python_discover_lock;
 static uint64_t		python_retry_next;	/* CLOCK_MONOTONIC ns */
 static int		python_retry_seen;	/* found at the last retry */
 static void		*python_handle;	/* a dlopen'ed libpython, kept */
+static int		(*python_initialized)(void);	/* Py_IsInitialized */
+static int		 python_wrapped;	/* domains wrapped, not checked */
 static uintptr_t	 python_own_lo;	/* libmemtop.so's mapped range */
 static uintptr_t	 python_own_hi;
 
@@ -414,6 +416,11 @@ python_discover(void *handle, int early)
 	} else if ((v = python_alloc_init(&syms, python_cfg_pyalloc)) !=
 	    NULL && python_cfg_pyalloc)
 		why = "--python-allocators: allocators not wrapped";
+	else if (python_cfg_pyalloc) {
+		python_initialized = (int (*)(void))dlsym(handle,
+		    "Py_IsInitialized");
+		python_wrapped = python_initialized != NULL;
+	}
 	python_set_state(MEMTOP_PY_ACTIVE, why);
 }
 
@@ -584,6 +591,14 @@ python_merge(const uintptr_t *ips, size_t nips, int is_mmap, uint64_t *out,
 		return (n);
 	}
 
+	if (__builtin_expect(python_wrapped, 0) && python_initialized()) {
+		/* Started: did CPython keep the wrappers? */
+		python_wrapped = 0;
+		if (!python_alloc_used())
+			python_set_state(MEMTOP_PY_ACTIVE, "--python-allocators "
+			    "had no effect: CPython replaced the allocators "
+			    "(PYTHONMALLOC, -X dev?)");
+	}
 	if (is_mmap && (tls & PYTHON_TLS_ARENA)) {
 		out[n++] = MEMTOP_FRAME_MAKE_PY(MEMTOP_CODE_SPECIAL,
 		    MEMTOP_SPECIAL_PYMALLOC);

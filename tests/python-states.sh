@@ -6,6 +6,8 @@
 #                             native stacks; the target's status comes back
 #   a program without Python  none
 #   --no-python               off, no Python frames
+#   --python-allocators with -X dev (CPython installs its own allocators
+#   over memtop's)            active, with a note that they had no effect
 #   Python loaded with dlopen(RTLD_LOCAL) by a C program once it runs
 #   (tests/python/embed)      found later: active, Python frames; with
 #                             --python-allocators, a note that its
@@ -14,7 +16,7 @@
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/python/interpreters.sh"
 
-plan 14
+plan 15
 
 # check NAME EXPR...: Python assertions on the report $T/r.json.
 check() {
@@ -68,6 +70,12 @@ done
 check "--no-python: off, native frames only" 'py["state"] == "off"' \
     'any(s["total_bytes"] >= 5000000 for s in r["stacks"])' \
     'all(natives_only(s) for s in r["stacks"])'
+
+"$MEMTOP" --exact --python-allocators --report=json -o "$T/r.json" -- \
+    "$py312" -X dev -c 'x = [bytes(100) for i in range(1000)]' \
+    >"$T/out" 2>&1
+check "--python-allocators under -X dev: active, a note says no effect" \
+    'py["state"] == "active"' '"no effect" in py["note"]'
 
 lib=$(dirname "$py312")/../lib/libpython3.12.so.1.0
 "$MEMTOP" --exact --report=json -o "$T/r.json" -- \
