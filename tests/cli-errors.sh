@@ -4,7 +4,7 @@
 
 . "$top_srcdir/tests/lib/tap.sh"
 
-plan 49
+plan 54
 
 # run ARGS...: run memtop, keeping stdout, stderr and the status.
 run() {
@@ -67,6 +67,13 @@ is "$(cat "$T/old.json")" keep "a command not found: an existing -o file is unto
 run --report -o "$T/report.txt" -- sh -c "ls -l /proc/\$\$/fd/ >$T/fds"
 grep -q report.txt "$T/fds"
 ok $((! $?)) "the target does not inherit the -o file" || diag_file "$T/fds"
+
+# Sizes that are right: K, M, G, T are powers of 1024, "KiB" and "KB" too.
+for pair in 1.5K:1536 64KiB:65536 2m:2097152 4096:4096 1G:1073741824; do
+	run --sample-bytes "${pair%%:*}" --report=json -o "$T/size.json" -- true
+	got=$("$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["sample_bytes"])' "$T/size.json" 2>&1)
+	is "$got" "${pair#*:}" "--sample-bytes ${pair%%:*} is ${pair#*:} bytes"
+done
 
 run --help
 is "$rc" 0 "--help exits 0"
