@@ -154,7 +154,9 @@ extern int core_exact;
 /*
  * Usable size of a malloc block.  When the real allocator is glibc's, the
  * size is read from the chunk header (see hooks.c); otherwise through the
- * real malloc_usable_size.  core_glibc_malloc is set once at start.
+ * real malloc_usable_size.  core_glibc_malloc is set once attached when the
+ * real allocator is glibc's, and turns the hooks' fast paths on; it is
+ * cleared when tracking stops (core_disable, a forked child).
  */
 extern int core_glibc_malloc;
 extern size_t (*core_real_usable)(void *);

@@ -48,7 +48,14 @@ fork_parent(void)
 static void
 fork_child(void)
 {
+	struct core_thread	*t = &core_tls;
+
 	core_active = 0;
+	core_glibc_malloc = 0;	/* the hooks' fast paths off */
+	/* This thread's state points into the segment: forget it. */
+	t->slot = NULL;
+	t->countdown = 0;
+	t->state = CORE_THREAD_NEW;
 	python_fork_child();
 	core_guard_leave();
 }

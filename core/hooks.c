@@ -115,7 +115,7 @@ hooks_next(const char *name)
 static void
 hooks_init(void)
 {
-	int	state = HOOKS_NONE;
+	int	state = HOOKS_NONE, glibc;
 	long	page;
 
 	if (!__atomic_compare_exchange_n(&hooks_state, &state,
@@ -145,7 +145,7 @@ hooks_init(void)
 	 * point is glibc's own (no other allocator, no malloc debugging
 	 * library in between).
 	 */
-	core_glibc_malloc = real_malloc != NULL &&
+	glibc = real_malloc != NULL &&
 	    real_malloc == hooks_next("__libc_malloc") &&
 	    real_free == hooks_next("__libc_free") &&
 	    real_realloc == hooks_next("__libc_realloc") &&
@@ -161,8 +161,8 @@ hooks_init(void)
 	    real_mremap == NULL || core_real_usable == NULL)
 		core_write_stderr("memtop: allocator functions not found, "
 		    "not tracking\n");
-	else
-		shm_attach_env();
+	else if (shm_attach_env() == 0 && glibc && core_active)
+		core_glibc_malloc = 1;	/* the fast paths are on */
 	CORE_ENGINE_LEAVE(&core_tls);
 }
 
@@ -237,8 +237,18 @@ hooks_internal_free(void *p)
 		live_internal_take((uint64_t)(uintptr_t)p);
 }
 
-HOOK void *
-malloc(size_t n)
+/*
+ * malloc and free, the calls that matter most, are written so that their
+ * fast path saves no register and makes no call but the real one (free's
+ * is a tail jump): everything else is in the out-of-line functions below,
+ * reached by tail calls, which also keeps the tracker to one frame when a
+ * sample is unwound.  The fast path is on while core_glibc_malloc is set:
+ * tracking, with glibc's allocator behind.
+ */
+
+/* malloc passing through, or with an allocator other than glibc's. */
+static __attribute__((noinline)) void *
+hooks_malloc_other(size_t n)
 {
 	struct core_thread	*t = &core_tls;
 	void			*p;
@@ -250,12 +260,8 @@ malloc(size_t n)
 			return (malloc(n));	/* just attached */
 		return (hooks_internal(t, real_malloc(n)));
 	}
-	if (__builtin_expect(core_glibc_malloc, 1)) {
-		/* glibc's allocator never calls back through the PLT. */
-		if ((p = real_malloc(n)) != NULL)
-			engine_alloc_fast(p, core_glibc_usable(p), 0);
-		return (p);
-	}
+	if (core_glibc_malloc)
+		return (malloc(n));
 	t->guard++;
 	p = real_malloc(n);
 	t->guard--;
@@ -264,31 +270,133 @@ malloc(size_t n)
 	return (p);
 }
 
-HOOK void
-free(void *p)
+/* The countdown ran out: a sample, a new thread, or tracking stopped. */
+static __attribute__((noinline)) void *
+hooks_alloc_slow(void *p, size_t size)
 {
 	struct core_thread	*t = &core_tls;
 
-	if (p == NULL || hooks_in_pool(p))
-		return;
+	if (!core_active)
+		return (p);
+	if (t->state == CORE_THREAD_OWN && t->scratch != NULL) {
+		CORE_ENGINE_ENTER(t);
+		engine_alloc_unwound(p, size, 0, unw_backtrace(
+		    (void **)t->scratch, (int)t->scratch_ips));
+		CORE_ENGINE_LEAVE(t);
+	} else
+		engine_alloc_slow(p, size, 0);
+	return (p);
+}
+
+/* The thread's delta is due to be flushed after an allocation. */
+static __attribute__((noinline)) void *
+hooks_alloc_flush(void *p, size_t size)
+{
+	if (core_active)
+		engine_flush_alloc(p, size);
+	return (p);
+}
+
+HOOK void *
+malloc(size_t n)
+{
+	struct core_thread		*t = &core_tls;
+	struct memtop_thread_slot	*slot;
+	void				*p;
+	size_t				 size;
+	int64_t				 d;
+
+	if (__builtin_expect(t->guard != 0 || !core_glibc_malloc, 0))
+		return (hooks_malloc_other(n));
+	/* glibc's allocator never calls back through the PLT: no guard. */
+	if ((p = real_malloc(n)) == NULL)
+		return (NULL);
+	size = core_glibc_usable(p);
+	if (__builtin_expect((t->countdown -= (int64_t)size) <= 0, 0))
+		return (hooks_alloc_slow(p, size));
+	slot = t->slot;		/* countdown > 0: the thread owns a slot */
+	CORE_OWN_ADD(slot->alloc_bytes, size);
+	CORE_OWN_ADD(slot->alloc_count, 1);
+	d = (t->delta += (int64_t)size);
+	if (__builtin_expect(d >= MEMTOP_FLUSH_BYTES ||
+	    d > __atomic_load_n(&core_shm.glob->flush_limit, __ATOMIC_RELAXED),
+	    0))
+		return (hooks_alloc_flush(p, size));
+	return (p);
+}
+
+/* free passing through, or with an allocator other than glibc's. */
+static __attribute__((noinline)) void
+hooks_free_other(void *p)
+{
+	struct core_thread	*t = &core_tls;
+
 	if (hooks_bypass(t)) {
 		hooks_internal_free(p);
 		if (real_free != NULL)
 			real_free(p);
 		return;
 	}
-	/* Exact mode looks every free up: overlap that with the header. */
-	if (__builtin_expect(live_filter == NULL, 0))
-		live_prefetch((uint64_t)(uintptr_t)p);
-	if (__builtin_expect(core_glibc_malloc, 1)) {
-		engine_free_fast(p, core_glibc_usable(p));
-		real_free(p);
+	if (core_glibc_malloc) {
+		free(p);
 		return;
 	}
 	engine_free_fast(p, core_real_usable(p));
 	t->guard++;
 	real_free(p);
 	t->guard--;
+}
+
+/* A free the engine must look at: no slot, or maybe sampled. */
+static __attribute__((noinline)) void
+hooks_free_slow(void *p, size_t size)
+{
+	if (core_active)
+		engine_free_slow(p, size);
+	real_free(p);
+}
+
+/* The thread's delta is due to be flushed after a free. */
+static __attribute__((noinline)) void
+hooks_free_flush(void *p)
+{
+	if (core_active)
+		engine_flush_free();
+	real_free(p);
+}
+
+HOOK void
+free(void *p)
+{
+	struct core_thread		*t = &core_tls;
+	struct memtop_thread_slot	*slot;
+	size_t				 size;
+
+	if (p == NULL || hooks_in_pool(p))
+		return;
+	if (__builtin_expect(t->guard != 0 || !core_glibc_malloc, 0)) {
+		hooks_free_other(p);
+		return;
+	}
+	/* Exact mode looks every free up: overlap that with the header. */
+	if (__builtin_expect(live_filter == NULL, 0))
+		live_prefetch((uint64_t)(uintptr_t)p);
+	size = core_glibc_usable(p);
+	slot = t->slot;
+	if (__builtin_expect(slot == NULL ||
+	    live_maybe((uint64_t)(uintptr_t)p), 0)) {
+		hooks_free_slow(p, size);
+		return;
+	}
+	/* Counted before the block goes: its address may be reused at once. */
+	CORE_OWN_ADD(slot->free_bytes, size);
+	CORE_OWN_ADD(slot->free_count, 1);
+	if (__builtin_expect((t->delta -= (int64_t)size) <= -MEMTOP_FLUSH_BYTES,
+	    0)) {
+		hooks_free_flush(p);
+		return;
+	}
+	real_free(p);
 }
 
 HOOK void *

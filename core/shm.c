@@ -89,6 +89,7 @@ core_disable(const char *why)
 	size_t			 len;
 
 	core_active = 0;
+	core_glibc_malloc = 0;	/* the hooks' fast paths off */
 	if (hdr != NULL) {
 		len = strlen(why);
 		if (len >= sizeof hdr->disabled_reason)
