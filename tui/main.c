@@ -378,6 +378,8 @@ main_report(struct options *o)
 		goto fail;
 	started = 1;
 	model_init(&m, &r, sy, l.start_ns);
+	m.pagemap = pagemap_create(&m, l.pid, PAGEMAP_REPORT_BUDGET_NS,
+	    PAGEMAP_REPORT_INTERVAL_NS);
 
 	for (;;) {
 		main_poll(&l, &seg, &m);

@@ -82,6 +82,7 @@ model_clear_stacks(struct model *m)
 void
 model_free(struct model *m)
 {
+	pagemap_free(m->pagemap);
 	model_clear_stacks(m);
 	free(m->series.recent);
 	free(m->series.buckets);
@@ -386,6 +387,10 @@ model_update(struct model *m, const struct procfs_status *status,
 			m->brk.t_ns = c.break_ns;
 		}
 	}
+
+	/* Resident and swapped per stack: part of a pass, on a budget. */
+	if (m->pagemap != NULL && m->attached)
+		pagemap_update(m->pagemap, now);
 
 	model_series_add(&m->series, now, m->cur);
 }

@@ -12,6 +12,8 @@
  *              segment's code table, cached per frame
  *   model.c    what the views show: the time series (bounded memory), the
  *              current values and peaks, and the per-stack view
+ *   pagemap.c  resident, swapped and untouched bytes per stack, from the
+ *              target's page tables
  *   report.c   the text and JSON reports
  *   json.c     a small JSON writer with correct string escaping
  *   format.c   sizes: parsing "128K", printing "1.5 MiB"
@@ -38,6 +40,7 @@
 
 struct json;
 struct model;
+struct pagemap;
 struct reader;
 struct symbols;
 
@@ -403,6 +406,13 @@ struct model_stack {
 	struct reader_agg agg;
 	int64_t		 growth;	/* live bytes over MODEL_GROWTH_WINDOW s */
 	int64_t		 hist[MODEL_GROWTH_SLOTS];	/* live, one per second */
+
+	/* Estimated bytes, from pagemap.c's last complete pass. */
+	int64_t		 resident;	/* in RAM */
+	int64_t		 swapped;	/* in swap */
+	int64_t		 untouched;	/* allocated, never touched */
+	int64_t		 resident_max;	/* the most seen in one pass */
+	int64_t		 swapped_max;
 };
 struct model_break {
 	int		 hit;
@@ -413,6 +423,34 @@ struct model_break {
 	uint64_t	 size;
 	uint64_t	 allocated;
 	uint64_t	 t_ns;
+};
+/*
+ * What pagemap.c's last complete pass over the live allocations found
+ * (valid once a pass completed).  Bytes are estimates from the samples,
+ * exact in exact mode; the kernel's numbers are from the same moment, -1
+ * when unknown.
+ */
+struct model_pages {
+	int		 valid;
+	const char	*method;	/* "PAGEMAP_SCAN", "pread" or "none" */
+	uint64_t	 passes;	/* complete passes */
+	uint64_t	 t_ns;		/* when the last one ended */
+	uint64_t	 took_ns;	/* from its start to its end */
+	uint64_t	 cpu_ns;	/* memtop's work in it */
+	uint64_t	 updates;	/* polls it spanned */
+	uint64_t	 pages;		/* pages asked of the kernel */
+	uint64_t	 calls;		/* ioctl or pread calls */
+	uint64_t	 allocations;	/* live allocations seen */
+	uint64_t	 skipped;	/* live shards not read (always busy) */
+	int64_t		 live;		/* bytes of those allocations */
+	int64_t		 resident;	/* of them, in RAM */
+	int64_t		 swapped;	/* in swap */
+	int64_t		 untouched;	/* on pages never touched */
+	int64_t		 resident_max;	/* the most in one pass */
+	int64_t		 swapped_max;
+	int64_t		 rss_anon;	/* the kernel's RssAnon, same moment */
+	int64_t		 rss_file;	/* RssFile */
+	int64_t		 vm_swap;	/* VmSwap */
 };
 struct model {
 	struct reader	*reader;
@@ -447,6 +485,9 @@ struct model {
 
 	reader_event_cb	 event_cb;	/* for the views, may be NULL */
 	void		*event_arg;
+
+	struct pagemap	*pagemap;	/* resident per stack, may be NULL */
+	struct model_pages pages;
 };
 void	 model_init(struct model *, struct reader *, struct symbols *,
 	     uint64_t);
@@ -463,6 +504,21 @@ typedef void (*model_point_cb)(uint64_t, const int64_t *, const int64_t *,
 void	 model_series_walk(struct model *, uint64_t, uint64_t,
 	     model_point_cb, void *);
 size_t	 model_series_memory(void);
+
+/*
+ * pagemap.c: resident, swapped and untouched bytes per stack, from the
+ * target's page tables, a pass at a time, within a time budget per poll.
+ * model_update() drives it once pagemap_create() has been called; the
+ * report mode gives it more time per poll than the live view, which must
+ * answer keys.
+ */
+#define PAGEMAP_LIVE_BUDGET_NS		UINT64_C(4000000)	/* 4 ms a poll */
+#define PAGEMAP_LIVE_INTERVAL_NS	UINT64_C(1000000000)	/* a pass a second */
+#define PAGEMAP_REPORT_BUDGET_NS	UINT64_C(20000000)	/* 20 ms a poll */
+#define PAGEMAP_REPORT_INTERVAL_NS	0			/* back to back */
+struct pagemap *pagemap_create(struct model *, pid_t, uint64_t, uint64_t);
+void	 pagemap_free(struct pagemap *);
+void	 pagemap_update(struct pagemap *, uint64_t);
 
 /* report.c */
 struct report {

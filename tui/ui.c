@@ -2015,6 +2015,8 @@ ui_main(struct options *o)
 	close(in_fd);
 	close(out_fd);
 	model_init(&m, &r, sy, l.start_ns);
+	m.pagemap = pagemap_create(&m, l.pid, PAGEMAP_LIVE_BUDGET_NS,
+	    PAGEMAP_LIVE_INTERVAL_NS);
 	ui_signals_start();
 
 	memset(&ui, 0, sizeof ui);
