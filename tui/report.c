@@ -149,6 +149,62 @@ report_text_frame(FILE *f, const struct sym_frame *sf)
 	fputc('\n', f);
 }
 
+/*
+ * The last resident scan and what it explains of the kernel's anonymous
+ * resident and swapped memory.
+ */
+static void
+report_text_scan(struct report *rp, FILE *f)
+{
+	struct model_pages	*p = &rp->model->pages;
+	char			 a[FORMAT_SIZE_LEN], b[FORMAT_SIZE_LEN];
+	char			 c[FORMAT_SIZE_LEN], d[FORMAT_SIZE_LEN];
+
+	if (!p->valid) {
+		fprintf(f, "  resident by stack:  unknown (no scan of the "
+		    "target's pages completed before it exited)\n");
+		return;
+	}
+	fprintf(f, "  resident by stack:  from the last scan");
+	report_text_when(f, report_time(rp, p->t_ns));
+	fprintf(f, " (%" PRIu64 " pass%s, %s): of %s live in allocations, "
+	    "%s resident, %s swapped, %s never touched\n", p->passes,
+	    p->passes == 1 ? "" : "es", p->method,
+	    format_size(a, sizeof a, p->live),
+	    format_size(b, sizeof b, p->resident),
+	    format_size(c, sizeof c, p->swapped),
+	    format_size(d, sizeof d, p->untouched));
+	if (p->rss_anon >= 0) {
+		fprintf(f, "  anonymous RSS:      %s, of which allocations "
+		    "explain %s; %s is not heap (allocator overhead and free "
+		    "space, stacks, untracked mappings)\n",
+		    format_size(a, sizeof a, p->rss_anon),
+		    format_size(b, sizeof b, p->resident),
+		    format_size(c, sizeof c, p->rss_anon > p->resident ?
+		    p->rss_anon - p->resident : 0));
+		fprintf(f, "  swap (VmSwap):      %s, of which allocations "
+		    "explain %s\n", format_size(a, sizeof a, p->vm_swap),
+		    format_size(b, sizeof b, p->swapped));
+	}
+}
+
+/* A stack's resident, swapped and untouched bytes at the last scan. */
+static void
+report_text_pages(FILE *f, struct model_stack *st)
+{
+	char	a[FORMAT_SIZE_LEN], b[FORMAT_SIZE_LEN], c[FORMAT_SIZE_LEN];
+
+	fprintf(f, "      at the last scan: resident %s, swapped %s, never "
+	    "touched %s", format_size(a, sizeof a, st->resident),
+	    format_size(b, sizeof b, st->swapped),
+	    format_size(c, sizeof c, st->untouched));
+	if (st->resident_max > st->resident || st->swapped_max > st->swapped)
+		fprintf(f, " (most in one scan: resident %s, swapped %s)",
+		    format_size(a, sizeof a, st->resident_max),
+		    format_size(b, sizeof b, st->swapped_max));
+	fputc('\n', f);
+}
+
 /* Write the text report. */
 int
 report_text(struct report *rp, FILE *f)
@@ -249,6 +305,8 @@ report_text(struct report *rp, FILE *f)
 			    (int64_t)m->totals.unmap_count));
 		fprintf(f, ")\n");
 	}
+	if (rp->tracked)
+		report_text_scan(rp, f);
 	if (m->brk.hit) {
 		fprintf(f, "  break:              allocated reached ");
 		report_text_size(f, (int64_t)m->brk.allocated);
@@ -275,6 +333,8 @@ report_text(struct report *rp, FILE *f)
 		    format_size(a, sizeof a, st->agg.live_bytes),
 		    format_size(b, sizeof b, (int64_t)st->agg.total_bytes),
 		    format_bytes_exact(c, sizeof c, count), count == 1 ? "" : "s");
+		if (m->pages.valid)
+			report_text_pages(f, st);
 		if (st->nframes == 0)
 			fprintf(f, "      [no stack: %s]\n", st->id == 0 ?
 			    "stack table full or unwinding failed" :
@@ -331,6 +391,13 @@ report_json_stack(struct json *j, struct model *m, struct model_stack *st)
 	json_int(j, "live_allocations", report_count(st->agg.live_count));
 	json_uint(j, "total_bytes", st->agg.total_bytes);
 	json_int(j, "allocations", report_count((int64_t)st->agg.total_count));
+	report_json_bytes(j, "resident_bytes", st->resident, m->pages.valid);
+	report_json_bytes(j, "swapped_bytes", st->swapped, m->pages.valid);
+	report_json_bytes(j, "untouched_bytes", st->untouched, m->pages.valid);
+	report_json_bytes(j, "resident_max_bytes", st->resident_max,
+	    m->pages.valid);
+	report_json_bytes(j, "swapped_max_bytes", st->swapped_max,
+	    m->pages.valid);
 	json_bool(j, "truncated", (st->flags & MEMTOP_STACK_TRUNCATED) != 0);
 	if (st->id == 0)
 		json_string(j, "note", "samples without a stack of their own "
@@ -365,6 +432,45 @@ report_json_frame(struct json *j, const struct sym_frame *sf)
 		json_string(j, "address", addr);
 	}
 	json_bool(j, "inlined", sf->outer != NULL);
+	json_object_end(j);
+}
+
+/* The last resident scan and the reconciliation with the kernel's numbers. */
+static void
+report_json_scan(struct report *rp, struct json *j)
+{
+	struct model_pages	*p = &rp->model->pages;
+	int			 v = rp->tracked && p->valid;
+
+	json_object_begin(j, "resident_scan");
+	json_string(j, "method", rp->tracked && p->method != NULL ?
+	    p->method : "none");
+	json_uint(j, "passes", rp->tracked ? p->passes : 0);
+	report_json_time(j, "time_s", v ? report_time(rp, p->t_ns) : NAN);
+	report_json_time(j, "pass_s", v ? p->took_ns / 1e9 : NAN);
+	report_json_time(j, "work_s", v ? p->cpu_ns / 1e9 : NAN);
+	if (v) {
+		json_uint(j, "polls", p->updates);
+		json_uint(j, "pages", p->pages);
+		json_uint(j, "allocations", p->allocations);
+		json_uint(j, "skipped_shards", p->skipped);
+	} else {
+		json_null(j, "polls");
+		json_null(j, "pages");
+		json_null(j, "allocations");
+		json_null(j, "skipped_shards");
+	}
+	report_json_bytes(j, "live_bytes", p->live, v);
+	report_json_bytes(j, "resident_bytes", p->resident, v);
+	report_json_bytes(j, "swapped_bytes", p->swapped, v);
+	report_json_bytes(j, "untouched_bytes", p->untouched, v);
+	report_json_bytes(j, "rss_anon", p->rss_anon, v);
+	report_json_bytes(j, "rss_file", p->rss_file, v);
+	report_json_bytes(j, "vm_swap", p->vm_swap, v);
+	report_json_bytes(j, "rss_anon_not_heap", p->rss_anon > p->resident ?
+	    p->rss_anon - p->resident : 0, v && p->rss_anon >= 0);
+	report_json_bytes(j, "resident_max_bytes", p->resident_max, v);
+	report_json_bytes(j, "swapped_max_bytes", p->swapped_max, v);
 	json_object_end(j);
 }
 
@@ -461,6 +567,8 @@ report_json(struct report *rp, FILE *f)
 	json_uint(j, "code_table_full", g->code_table_full);
 	json_uint(j, "unwind_failures", g->unwind_failures);
 	json_object_end(j);
+
+	report_json_scan(rp, j);
 
 	if (m->brk.hit) {
 		json_object_begin(j, "break");

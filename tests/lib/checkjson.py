@@ -174,6 +174,7 @@ def schema():
             want(is_int(r["break"].get(k)), "break." + k)
     want(is_int(r["stacks_total"]) and
          r["stacks_total"] >= len(r["stacks"]), "stacks_total")
+    ok = schema_resident(r, want, nullable) and ok
     prev = None
     for st in r["stacks"]:
         for k in ("id", "peak_bytes", "peak_allocations", "live_bytes",
@@ -199,6 +200,41 @@ def schema():
                      isinstance(fr["address"], str) and
                      fr["address"].startswith("0x"), "frame.address")
     return ok
+
+
+def schema_resident(r, want, nullable):
+    """The resident scan (docs/report-json.md, resident_scan and the
+    per-stack resident fields)."""
+    rs = r.get("resident_scan")
+    want(isinstance(rs, dict), "resident_scan")
+    if not isinstance(rs, dict):
+        return False
+    want(rs.get("method") in ("PAGEMAP_SCAN", "pread", "none"),
+         "resident_scan.method")
+    want(is_int(rs.get("passes")) and rs["passes"] >= 0,
+         "resident_scan.passes")
+    done = rs.get("passes", 0) > 0 and rs.get("time_s") is not None
+    for k in ("time_s", "pass_s", "work_s"):
+        want(nullable(rs.get(k), is_num), "resident_scan." + k)
+    for k in ("polls", "pages", "allocations", "skipped_shards",
+              "live_bytes", "resident_bytes", "swapped_bytes",
+              "untouched_bytes", "rss_anon", "rss_file", "vm_swap",
+              "rss_anon_not_heap", "resident_max_bytes",
+              "swapped_max_bytes"):
+        want(k in rs and nullable(rs[k], lambda v: is_int(v) and v >= 0),
+             "resident_scan." + k)
+    if done:
+        want(rs["resident_bytes"] + rs["swapped_bytes"] +
+             rs["untouched_bytes"] == rs["live_bytes"],
+             "resident_scan: resident + swapped + untouched == live")
+    for st in r["stacks"]:
+        for k in ("resident_bytes", "swapped_bytes", "untouched_bytes",
+                  "resident_max_bytes", "swapped_max_bytes"):
+            want(k in st and nullable(st[k], lambda v: is_int(v) and v >= 0),
+                 "stack." + k)
+            want((st.get(k) is None) == (not done),
+                 "stack.%s is null exactly when no scan completed" % k)
+    return True
 
 
 def main(argv):
