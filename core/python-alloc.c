@@ -59,7 +59,7 @@ struct palloc_arena {
 #define PALLOC_DOMAIN_MEM	1
 #define PALLOC_DOMAIN_OBJ	2
 #define PALLOC_SMALL		512	/* pymalloc's largest request */
-#define PALLOC_POOL_SZIDX	36	/* offsetof(struct pool_header, szidx) */
+#define PALLOC_POOL_SZIDX	36	/* pool_header.szidx */
 
 static struct palloc_arena	palloc_arena;	/* the originals */
 static struct palloc_domain	palloc_mem;
@@ -67,7 +67,7 @@ static struct palloc_domain	palloc_obj;
 static size_t			palloc_arena_size;
 static uintptr_t		palloc_pool_mask;
 static int			palloc_track;	/* keep the page map */
-static int			palloc_used;	/* a wrapped domain was called */
+static int			palloc_used;	/* a wrapper was called */
 
 /* The page map: a bit per 4 KiB page of the 47-bit address space. */
 #define PALLOC_PAGE_SHIFT	12
@@ -101,7 +101,7 @@ palloc_leaf(uintptr_t addr, int create)
 	return (leaf);
 }
 
-/* Mark (or unmark) the pages of [p, p + len) as handed out by the arena allocator. */
+/* Mark (or unmark) the pages of [p, p + len) as arena allocator's. */
 static void
 palloc_mark(void *p, size_t len, int on)
 {
@@ -256,7 +256,8 @@ palloc_realloc(void *ctx, void *p, size_t n)
 		return (NULL);
 	}
 	if (p != NULL && took != ENGINE_INTERNAL)
-		engine_on_free_taken(p, old, took == ENGINE_SAMPLED ? &e : NULL);
+		engine_on_free_taken(p, old,
+		    took == ENGINE_SAMPLED ? &e : NULL);
 	palloc_count(q, 0);
 	return (q);
 }

@@ -44,7 +44,7 @@
 struct python_code_ent {
 	uint32_t	 seq;		/* odd while being written */
 	uint32_t	 id;		/* code id, 0 when the table was full */
-	uint64_t	 code;		/* address of the code object, 0 = empty */
+	uint64_t	 code;		/* the code object, 0 = empty */
 	uint64_t	 check;		/* python_code_check() of its fields */
 	uint64_t	 line;		/* last (id, offset, line), packed */
 };
@@ -117,7 +117,7 @@ python_view(const struct python_walk *w, uintptr_t addr, size_t len,
 	return (buf);
 }
 
-/* Fields of a view, read without alignment assumptions. */
+/* A pointer field of a view, read without alignment assumptions. */
 static inline uintptr_t
 python_ptr(const uint8_t *v, size_t off)
 {
@@ -127,6 +127,7 @@ python_ptr(const uint8_t *v, size_t off)
 	return (x);
 }
 
+/* An int field of a view. */
 static inline int32_t
 python_i32(const uint8_t *v, size_t off)
 {
@@ -136,6 +137,7 @@ python_i32(const uint8_t *v, size_t off)
 	return (x);
 }
 
+/* A Py_ssize_t field of a view. */
 static inline int64_t
 python_i64(const uint8_t *v, size_t off)
 {
@@ -225,7 +227,8 @@ python_line_lnotab(struct python_src *s, int first, int64_t addrq)
 	int	line = first, a, l;
 
 	for (;;) {
-		if ((a = python_src_byte(s)) < 0 || (l = python_src_byte(s)) < 0)
+		if ((a = python_src_byte(s)) < 0 ||
+		    (l = python_src_byte(s)) < 0)
 			break;
 		addr += a;
 		if (addr > addrq)
@@ -602,8 +605,9 @@ python_intern_file(const struct python_walk *w, uintptr_t str, uint32_t *off,
 {
 	char		*buf = python_name_buf;
 	int64_t		 n, o;
-	uint32_t	 slot = (uint32_t)(python_code_hash(str) % PYTHON_FILES);
+	uint32_t	 slot;
 
+	slot = (uint32_t)(python_code_hash(str) % PYTHON_FILES);
 	if ((n = python_str(w, str, buf, PYTHON_FILE_MAX)) < 0)
 		n = 0;
 	if (python_files[slot].str == str && python_files[slot].len == n &&

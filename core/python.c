@@ -47,7 +47,7 @@ static uint64_t		python_retry_next;	/* CLOCK_MONOTONIC ns */
 static int		python_retry_seen;	/* found at the last retry */
 static void		*python_handle;	/* a dlopen'ed libpython, kept */
 static int		(*python_initialized)(void);	/* Py_IsInitialized */
-static int		 python_wrapped;	/* domains wrapped, not checked */
+static int		 python_wrapped;	/* wrapped, not checked yet */
 static uintptr_t	 python_own_lo;	/* libmemtop.so's mapped range */
 static uintptr_t	 python_own_hi;
 
@@ -303,7 +303,8 @@ python_discover(void *handle, int early)
 	v = get_version();
 	if (v == NULL || python_parse_version(v, ver, sizeof ver, &major,
 	    &minor) != 0) {
-		python_unsupported("(unknown version)", "version not understood");
+		python_unsupported("(unknown version)",
+		    "version not understood");
 		return;
 	}
 	if (hdr != NULL)
@@ -315,7 +316,8 @@ python_discover(void *handle, int early)
 		return;
 	}
 	if (strstr(v, "free-threading") != NULL) {
-		python_unsupported(ver, "free-threaded builds are not supported");
+		python_unsupported(ver,
+		    "free-threaded builds are not supported");
 		return;
 	}
 	if (major != 3 || minor < PYTHON_MINOR_FIRST ||
@@ -595,9 +597,9 @@ python_merge(const uintptr_t *ips, size_t nips, int is_mmap, uint64_t *out,
 		/* Started: did CPython keep the wrappers? */
 		python_wrapped = 0;
 		if (!python_alloc_used())
-			python_set_state(MEMTOP_PY_ACTIVE, "--python-allocators "
-			    "had no effect: CPython replaced the allocators "
-			    "(PYTHONMALLOC, -X dev?)");
+			python_set_state(MEMTOP_PY_ACTIVE,
+			    "--python-allocators had no effect: CPython "
+			    "replaced the allocators (PYTHONMALLOC, -X dev?)");
 	}
 	if (is_mmap && (tls & PYTHON_TLS_ARENA)) {
 		out[n++] = MEMTOP_FRAME_MAKE_PY(MEMTOP_CODE_SPECIAL,
