@@ -31,7 +31,6 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -412,9 +411,6 @@ python_discover(void *handle, int early)
 		if (python_cfg_pyalloc)
 			why = "--python-allocators: the interpreter was "
 			    "loaded late, allocators not wrapped";
-	} else if (python_cfg_pyalloc && getenv("PYTHONMALLOC") != NULL) {
-		why = "--python-allocators has no effect: PYTHONMALLOC is set";
-		python_alloc_init(&syms, 0);
 	} else if ((v = python_alloc_init(&syms, python_cfg_pyalloc)) !=
 	    NULL && python_cfg_pyalloc)
 		why = "--python-allocators: allocators not wrapped";
