@@ -224,16 +224,24 @@ hooks_pages(size_t len)
 static inline void *
 hooks_internal(struct core_thread *t, void *p)
 {
-	if (__builtin_expect(t->engine != 0, 0) && p != NULL && core_active)
+	/* Attaching counts too (core_active is not set yet): python_init's
+	 * failing dlsym leaves a dlerror buffer the program frees later. */
+	if (__builtin_expect(t->engine != 0, 0) && p != NULL &&
+	    live_counts != NULL)
 		live_internal_add((uint64_t)(uintptr_t)p);
 	return (p);
 }
 
-/* A block freed while passing through: forget it if it was internal. */
+/*
+ * A block freed while passing through: forget it if it was internal.  Not
+ * in a forked child (core_active off, no engine work): the set's lock may
+ * have been held by a thread the fork lost.
+ */
 static inline void
 hooks_internal_free(void *p)
 {
-	if (core_active && live_internal_maybe((uint64_t)(uintptr_t)p))
+	if ((core_active || core_tls.engine != 0) &&
+	    live_internal_maybe((uint64_t)(uintptr_t)p))
 		live_internal_take((uint64_t)(uintptr_t)p);
 }
 

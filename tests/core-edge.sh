@@ -11,11 +11,13 @@
 # are exact in every mode, the stacks in exact mode.
 #
 # tests/targets/core-cxx checks the C++ paths: over-aligned new, a failing
-# nothrow new, exceptions, new[]/delete[] of objects, growing containers.
+# nothrow new, exceptions, new[]/delete[] of objects, growing containers;
+# and a library loaded with dlopen, used and unloaded, whose frames must
+# still be named after exit.
 
 . "$top_srcdir/tests/lib/tap.sh"
 
-plan 22
+plan 24
 
 EDGE=$TARGETS/core-edge
 CXX=$TARGETS/core-cxx
@@ -76,5 +78,10 @@ check_json "C++: a failing nothrow new counts nothing; exceptions and arrays are
     "sum(s['live_bytes'] for s in stacks('cxx_throw()')) == 0" \
     "sum(s['live_bytes'] for s in stacks('cxx_arrays()')) == 0" \
     "sum(s['allocations'] for s in stacks('cxx_arrays()')) >= 3"
+check_json "C++: a library loaded, used and unloaded is still named" \
+    "any(s['frames'][0]['module'].startswith('libz.so') and any(f['function'] == 'compress2' for f in s['frames']) and any(f['function'] == 'cxx_dlopen()' for f in s['frames']) for s in r['stacks'])" \
+    "sum(s['live_bytes'] for s in stacks('cxx_dlopen()') if s['frames'][0]['module'].startswith('libz.so')) == 0"
+check_json "C++: the stacks add up to the counters (the loader's kept blocks too)" \
+    "sum(s['live_bytes'] for s in r['stacks']) == r['final']['allocated']"
 
 tap_done

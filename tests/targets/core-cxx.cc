@@ -6,15 +6,18 @@
 // Over-aligned new (operator new(size_t, align_val_t), which libstdc++
 // serves with aligned_alloc), nothrow new that fails, exceptions (their
 // objects come from malloc through __cxa_allocate_exception), new[] and
-// delete[] of objects with destructors, and containers growing.  Each runs
+// delete[] of objects with destructors, containers growing, and a library
+// loaded with dlopen that allocates and is unloaded.  Each runs
 // in a function of its own and frees what it made; the program prints
 // "core-cxx: ok B" with B the usable bytes the aligned site allocated.
 
 #pragma GCC optimize("O0")
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <new>
 #include <stdexcept>
@@ -99,6 +102,32 @@ cxx_arrays()
 		failed = 1;
 }
 
+// A library loaded after start allocates, then is unloaded: its frames
+// must still be named after the program exits (the module table).
+__attribute__((noinline)) static void
+cxx_dlopen()
+{
+	typedef int	(*compress2_t)(unsigned char *, unsigned long *,
+			    const unsigned char *, unsigned long, int);
+	unsigned char	 in[4096], out[8192];
+	unsigned long	 n;
+	void		*h = dlopen("libz.so.1", RTLD_NOW);
+	compress2_t	 c;
+
+	if (h == nullptr) {
+		failed = 1;
+		return;
+	}
+	c = (compress2_t)dlsym(h, "compress2");
+	memset(in, 'x', sizeof in);
+	for (int i = 0; c != nullptr && i < 10; i++) {
+		n = sizeof out;
+		if (c(out, &n, in, sizeof in, 9) != 0)
+			failed = 1;
+	}
+	dlclose(h);
+}
+
 int
 main()
 {
@@ -107,6 +136,7 @@ main()
 	cxx_nothrow();
 	cxx_throw();
 	cxx_arrays();
+	cxx_dlopen();
 	printf("core-cxx: %s %zu\n", failed ? "FAILED" : "ok", aligned);
 	return (failed);
 }
