@@ -42,42 +42,34 @@ extern char **environ;
 /* The library's file name, in the build tree's .libs and in pkglibdir. */
 #define LAUNCH_LIBRARY	"libmemtop.so"
 
-/* Section capacities (elements) for sampled mode and exact mode. */
-struct launch_layout {
-	uint64_t	threads;
-	uint64_t	stack_index;	/* power of two, >= 2 x stacks */
-	uint64_t	stacks;
-	uint64_t	frames;
-	uint64_t	codes;
-	uint64_t	modules;
-	uint64_t	strings;	/* bytes */
-	uint64_t	shards;		/* power of two */
-	uint64_t	arena;		/* live entries */
-	uint64_t	ring;		/* records, power of two */
-};
-static const struct launch_layout launch_sampled = {
-	.threads = 512,
-	.stack_index = 1 << 20,
-	.stacks = 1 << 19,
-	.frames = 1 << 24,
-	.codes = 1 << 18,
-	.modules = 1 << 13,
-	.strings = 1 << 26,
-	.shards = 256,
-	.arena = 1 << 22,
-	.ring = 1 << 16,
-};
-static const struct launch_layout launch_exact = {
-	.threads = 512,
-	.stack_index = 1 << 20,
-	.stacks = 1 << 19,
-	.frames = 1 << 24,
-	.codes = 1 << 18,
-	.modules = 1 << 13,
-	.strings = 1 << 26,
-	.shards = 1024,
-	.arena = 1 << 26,
-	.ring = 1 << 18,
+/*
+ * Each section's element size and capacity (elements) in sampled mode and
+ * in exact mode, which records every allocation and so needs a bigger live
+ * table and ring.  The stack index is a power of two, at least twice the
+ * stacks; the live shards and the ring are powers of two.
+ */
+static const struct {
+	uint64_t	elsize;
+	uint64_t	sampled;
+	uint64_t	exact;
+} launch_layout[MEMTOP_SEC_COUNT] = {
+	[MEMTOP_SEC_THREADS] = { sizeof(struct memtop_thread_slot), 512, 512 },
+	[MEMTOP_SEC_GLOBAL] = { sizeof(struct memtop_global), 1, 1 },
+	[MEMTOP_SEC_CONTROL] = { sizeof(struct memtop_control), 1, 1 },
+	[MEMTOP_SEC_STACK_INDEX] = { sizeof(uint32_t), 1 << 20, 1 << 20 },
+	[MEMTOP_SEC_STACKS] = { sizeof(struct memtop_stack), 1 << 19, 1 << 19 },
+	[MEMTOP_SEC_STACK_AGGS] = { sizeof(struct memtop_stack_agg), 1 << 19,
+	    1 << 19 },
+	[MEMTOP_SEC_FRAMES] = { sizeof(uint64_t), 1 << 24, 1 << 24 },
+	[MEMTOP_SEC_CODES] = { sizeof(struct memtop_code), 1 << 18, 1 << 18 },
+	[MEMTOP_SEC_MODULES] = { sizeof(struct memtop_module), 1 << 13,
+	    1 << 13 },
+	[MEMTOP_SEC_STRINGS] = { 1, 1 << 26, 1 << 26 },
+	[MEMTOP_SEC_LIVE_SHARDS] = { sizeof(struct memtop_live_shard), 256,
+	    1024 },
+	[MEMTOP_SEC_LIVE_ARENA] = { sizeof(struct memtop_live_entry), 1 << 22,
+	    1 << 26 },
+	[MEMTOP_SEC_RING] = { sizeof(struct memtop_event), 1 << 16, 1 << 18 },
 };
 
 /* Signal dispositions memtop changes, to give the target the originals. */
@@ -361,51 +353,23 @@ int
 segment_create(struct segment *seg, const struct segment_config *cfg,
     char **cause)
 {
-	const struct launch_layout	*lay;
 	struct memtop_header		*hdr;
 	struct memtop_section		 sec[MEMTOP_SEC_COUNT];
 	struct memtop_ring_header	*ring;
-	uint64_t			 off, count[MEMTOP_SEC_COUNT];
-	uint64_t			 elsize[MEMTOP_SEC_COUNT], extra;
+	uint64_t			 off;
 	u_int				 i;
+	int				 exact = cfg->sample_mean == 0;
 
 	memset(seg, 0, sizeof *seg);
 	seg->fd = -1;
-	lay = cfg->sample_mean == 0 ? &launch_exact : &launch_sampled;
-
-	count[MEMTOP_SEC_THREADS] = lay->threads;
-	elsize[MEMTOP_SEC_THREADS] = sizeof(struct memtop_thread_slot);
-	count[MEMTOP_SEC_GLOBAL] = 1;
-	elsize[MEMTOP_SEC_GLOBAL] = sizeof(struct memtop_global);
-	count[MEMTOP_SEC_CONTROL] = 1;
-	elsize[MEMTOP_SEC_CONTROL] = sizeof(struct memtop_control);
-	count[MEMTOP_SEC_STACK_INDEX] = lay->stack_index;
-	elsize[MEMTOP_SEC_STACK_INDEX] = sizeof(uint32_t);
-	count[MEMTOP_SEC_STACKS] = lay->stacks;
-	elsize[MEMTOP_SEC_STACKS] = sizeof(struct memtop_stack);
-	count[MEMTOP_SEC_STACK_AGGS] = lay->stacks;
-	elsize[MEMTOP_SEC_STACK_AGGS] = sizeof(struct memtop_stack_agg);
-	count[MEMTOP_SEC_FRAMES] = lay->frames;
-	elsize[MEMTOP_SEC_FRAMES] = sizeof(uint64_t);
-	count[MEMTOP_SEC_CODES] = lay->codes;
-	elsize[MEMTOP_SEC_CODES] = sizeof(struct memtop_code);
-	count[MEMTOP_SEC_MODULES] = lay->modules;
-	elsize[MEMTOP_SEC_MODULES] = sizeof(struct memtop_module);
-	count[MEMTOP_SEC_STRINGS] = lay->strings;
-	elsize[MEMTOP_SEC_STRINGS] = 1;
-	count[MEMTOP_SEC_LIVE_SHARDS] = lay->shards;
-	elsize[MEMTOP_SEC_LIVE_SHARDS] = sizeof(struct memtop_live_shard);
-	count[MEMTOP_SEC_LIVE_ARENA] = lay->arena;
-	elsize[MEMTOP_SEC_LIVE_ARENA] = sizeof(struct memtop_live_entry);
-	count[MEMTOP_SEC_RING] = lay->ring;
-	elsize[MEMTOP_SEC_RING] = sizeof(struct memtop_event);
-
 	off = launch_align(sizeof *hdr);
 	for (i = 0; i < MEMTOP_SEC_COUNT; i++) {
-		extra = i == MEMTOP_SEC_RING ? sizeof *ring : 0;
 		sec[i].off = off;
-		sec[i].count = count[i];
-		sec[i].size = extra + count[i] * elsize[i];
+		sec[i].count = exact ? launch_layout[i].exact :
+		    launch_layout[i].sampled;
+		sec[i].size = sec[i].count * launch_layout[i].elsize;
+		if (i == MEMTOP_SEC_RING)
+			sec[i].size += sizeof *ring;
 		off = launch_align(off + sec[i].size);
 	}
 	seg->size = off;
@@ -441,7 +405,7 @@ segment_create(struct segment *seg, const struct segment_config *cfg,
 	hdr->target_pid = 0;
 	memcpy(hdr->sec, sec, sizeof sec);
 	ring = (void *)((char *)seg->base + sec[MEMTOP_SEC_RING].off);
-	ring->capacity = lay->ring;
+	ring->capacity = sec[MEMTOP_SEC_RING].count;
 	log_debug("segment: %llu bytes, fd %d",
 	    (unsigned long long)seg->size, seg->fd);
 	return (0);
@@ -449,6 +413,34 @@ segment_create(struct segment *seg, const struct segment_config *cfg,
 fail:
 	segment_destroy(seg);
 	return (-1);
+}
+
+/*
+ * Create the segment the options ask for, attach a reader to it and arm
+ * the break, before the target starts.  Exits on failure.
+ */
+void
+launch_segment(const struct options *o, struct segment *seg,
+    struct reader *r)
+{
+	struct segment_config	 cfg;
+	char			*cause;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.sample_mean = o->exact ? 0 : o->sample_bytes;
+	cfg.max_frames = o->max_frames;
+	if (o->exact)
+		cfg.config |= MEMTOP_CFG_EXACT;
+	if (o->python_allocators)
+		cfg.config |= MEMTOP_CFG_PYALLOC;
+	if (o->no_python)
+		cfg.config |= MEMTOP_CFG_NOPYTHON;
+	if (segment_create(seg, &cfg, &cause) != 0)
+		fatalx("%s", cause);
+	if (reader_attach(r, seg->base, seg->size, &cause) != 0)
+		fatalx("segment: %s", cause);
+	if (o->break_at != 0)
+		reader_arm_break(r, o->break_at);
 }
 
 /* Unmap and close a segment. */

@@ -316,7 +316,6 @@ main_report(struct options *o)
 {
 	struct launch		 l;
 	struct segment		 seg;
-	struct segment_config	 cfg;
 	struct reader		 r;
 	struct symbols		*sy = NULL;
 	struct model		 m;
@@ -357,21 +356,7 @@ main_report(struct options *o)
 		l.library = library;
 	}
 
-	memset(&cfg, 0, sizeof cfg);
-	cfg.sample_mean = o->exact ? 0 : o->sample_bytes;
-	cfg.max_frames = o->max_frames;
-	if (o->exact)
-		cfg.config |= MEMTOP_CFG_EXACT;
-	if (o->python_allocators)
-		cfg.config |= MEMTOP_CFG_PYALLOC;
-	if (o->no_python)
-		cfg.config |= MEMTOP_CFG_NOPYTHON;
-	if (segment_create(&seg, &cfg, &cause) != 0)
-		fatalx("%s", cause);
-	if (reader_attach(&r, seg.base, seg.size, &cause) != 0)
-		fatalx("segment: %s", cause);
-	if (o->break_at != 0)
-		reader_arm_break(&r, o->break_at);
+	launch_segment(o, &seg, &r);
 	sy = symbols_create(&r);
 
 	if ((code = launch_start(&l, &seg, o, &cause)) != 0)
