@@ -8,8 +8,11 @@
 # n*u and variance n*u^2*(1-P)/P (allocations: n*(1-P)/P).  Each bound
 # below is 5 standard deviations plus the rounding memtop does (at most
 # half a byte, or half a 1/1024th of an allocation, per sample): for a
-# normal estimate that fails by chance with probability 5.7e-7, so this
-# whole test fails by chance less than once in 10^5 runs.  Blocks much
+# normal estimate that fails by chance with probability 5.7e-7.  The
+# number of samples is really binomial (close to Poisson, mean 303 with
+# 64K, 76 with the default 256K); its exact tails beyond these bounds are
+# 9.9e-7 and 2.1e-6, so this whole test (four such checks) fails by
+# chance less than once in 10^5 runs.  Blocks much
 # larger than M are sampled with probability 1 - exp(-u/M) ~ 1 (the 4 MiB
 # block: 1 - e^-64; the 1 MiB mapping: 1 - e^-16, i.e. one run in nine
 # million misses it) and are then counted exactly.  Sites with too few
