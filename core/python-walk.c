@@ -219,12 +219,19 @@ python_varint(struct python_src *s)
 	return (v);
 }
 
+/* A line as an int; -1 (none) when garbage took it out of range. */
+static inline int
+python_line_int(int64_t line)
+{
+	return (line > INT32_MIN && line <= INT32_MAX ? (int)line : -1);
+}
+
 /* 3.9: co_lnotab pairs (bytecode increment, signed line increment). */
 static int
 python_line_lnotab(struct python_src *s, int first, int64_t addrq)
 {
-	int64_t	addr = 0;
-	int	line = first, a, l;
+	int64_t	addr = 0, line = first;
+	int	a, l;
 
 	for (;;) {
 		if ((a = python_src_byte(s)) < 0 ||
@@ -235,7 +242,7 @@ python_line_lnotab(struct python_src *s, int first, int64_t addrq)
 			break;
 		line += (int8_t)l;
 	}
-	return (line);
+	return (python_line_int(line));
 }
 
 /*
@@ -245,8 +252,8 @@ python_line_lnotab(struct python_src *s, int first, int64_t addrq)
 static int
 python_line_310(struct python_src *s, int first, int64_t addrq)
 {
-	int64_t	end = 0;
-	int	computed = first, line, sd, ld;
+	int64_t	end = 0, computed = first, line;
+	int	sd, ld;
 
 	for (;;) {
 		if ((sd = python_src_byte(s)) < 0 ||
@@ -260,7 +267,7 @@ python_line_310(struct python_src *s, int first, int64_t addrq)
 			line = computed;
 		}
 		if (sd != 0 && addrq < end)
-			return (line);
+			return (python_line_int(line));
 	}
 }
 
@@ -273,8 +280,8 @@ python_line_310(struct python_src *s, int first, int64_t addrq)
 static int
 python_line_locations(struct python_src *s, int first, int64_t addrq)
 {
-	int64_t	end = 0, u;
-	int	computed = first, line, b, code, c;
+	int64_t	end = 0, u, computed = first, line;
+	int	b, code, c;
 
 	for (;;) {
 		if ((b = python_src_byte(s)) < 0)
@@ -285,7 +292,7 @@ python_line_locations(struct python_src *s, int first, int64_t addrq)
 		case 14:
 			if ((u = python_varint(s)) < 0)
 				return (-1);
-			computed += (u & 1) ? -(int)(u >> 1) : (int)(u >> 1);
+			computed += (u & 1) ? -(u >> 1) : (u >> 1);
 			break;
 		case 11:
 			computed += 1;
@@ -299,7 +306,7 @@ python_line_locations(struct python_src *s, int first, int64_t addrq)
 		while ((c = python_src_peek(s)) >= 0 && (c & 128) == 0)
 			s->p++;
 		if (addrq < end)
-			return (line);
+			return (python_line_int(line));
 	}
 }
 
