@@ -60,6 +60,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tui.h"
@@ -151,10 +152,14 @@ struct pagemap {
 	int		 running;
 	uint64_t	 start_ns;
 	uint64_t	 last_start_ns;
-	uint64_t	 spent_ns;
+	uint64_t	 spent_ns;	/* wall time of its polls' work */
+	uint64_t	 cpu_ns;	/* CPU time of it */
 	uint64_t	 updates;	/* polls it spanned */
 	uint64_t	 pages;		/* asked of the kernel */
 	uint64_t	 calls;		/* ioctl or pread calls */
+	uint64_t	 call_max_ns;	/* the longest call */
+	uint64_t	 update_max_ns;	/* the longest poll's work, wall */
+	uint64_t	 update_cpu_max_ns;	/* and CPU */
 	uint64_t	 allocs;	/* live entries seen */
 	uint64_t	 skipped;	/* shards not read */
 	uint64_t	 bogus;		/* entries that cannot be real */
@@ -577,15 +582,12 @@ pagemap_fetch_pread(struct pagemap *pm, struct pagemap_block *b)
 	return (0);
 }
 
-/* Ask the kernel about the pages of block b->key.  Returns 0 or -1 (gone). */
+/* Read block b->key with the method in use. */
 static int
-pagemap_fetch(struct pagemap *pm, struct pagemap_block *b)
+pagemap_fetch_block(struct pagemap *pm, struct pagemap_block *b)
 {
 	int	r;
 
-	memset(b->res, 0, sizeof b->res);
-	memset(b->swp, 0, sizeof b->swp);
-	pm->pages += PAGEMAP_BLOCK_PAGES;
 	if (pm->method == PAGEMAP_METHOD_SCAN) {
 		r = pagemap_fetch_scan(pm, b);
 		if (r != 1)
@@ -595,6 +597,24 @@ pagemap_fetch(struct pagemap *pm, struct pagemap_block *b)
 		memset(b->swp, 0, sizeof b->swp);
 	}
 	return (pagemap_fetch_pread(pm, b));
+}
+
+/* Ask the kernel about the pages of block b->key.  Returns 0 or -1 (gone). */
+static int
+pagemap_fetch(struct pagemap *pm, struct pagemap_block *b)
+{
+	uint64_t	t0, t;
+	int		r;
+
+	memset(b->res, 0, sizeof b->res);
+	memset(b->swp, 0, sizeof b->swp);
+	pm->pages += PAGEMAP_BLOCK_PAGES;
+	t0 = format_now_ns();
+	r = pagemap_fetch_block(pm, b);
+	t = format_now_ns() - t0;
+	if (t > pm->call_max_ns)
+		pm->call_max_ns = t;
+	return (r);
 }
 
 /* Block key, from the cache or read into it; NULL when the target is gone. */
@@ -783,9 +803,13 @@ pagemap_begin(struct pagemap *pm, uint64_t now)
 	pm->start_ns = now;
 	pm->last_start_ns = now;
 	pm->spent_ns = 0;
+	pm->cpu_ns = 0;
 	pm->updates = 0;
 	pm->pages = 0;
 	pm->calls = 0;
+	pm->call_max_ns = 0;
+	pm->update_max_ns = 0;
+	pm->update_cpu_max_ns = 0;
 	pm->allocs = 0;
 	pm->skipped = 0;
 	pm->bogus = 0;
@@ -846,7 +870,7 @@ pagemap_publish(struct pagemap *pm, uint64_t now)
 	p->passes++;
 	p->t_ns = now;
 	p->took_ns = now - pm->start_ns;
-	p->cpu_ns = pm->spent_ns;
+	p->cpu_ns = pm->cpu_ns;
 	p->updates = pm->updates;
 	p->pages = pm->pages;
 	p->calls = pm->calls;
@@ -869,9 +893,13 @@ pagemap_publish(struct pagemap *pm, uint64_t now)
 	p->method = pm->method == PAGEMAP_METHOD_SCAN ? "PAGEMAP_SCAN" :
 	    "pread";
 	log_debug("pagemap: pass %" PRIu64 " complete: %" PRIu64 " allocations, %"
-	    PRIu64 " pages in %" PRIu64 " calls, %.3f ms of work over %.3f ms"
-	    ", %" PRIu64 " cache evictions", p->passes, pm->allocs, pm->pages,
-	    pm->calls, pm->spent_ns / 1e6, p->took_ns / 1e6, pm->evictions);
+	    PRIu64 " pages in %" PRIu64 " calls, %.3f ms of work (CPU %.3f ms)"
+	    " over %.3f ms in %" PRIu64 " polls, longest poll %.3f ms (CPU "
+	    "%.3f ms), longest call %.3f ms, %" PRIu64 " cache evictions",
+	    p->passes, pm->allocs, pm->pages, pm->calls, pm->spent_ns / 1e6,
+	    pm->cpu_ns / 1e6, p->took_ns / 1e6, pm->updates,
+	    pm->update_max_ns / 1e6, pm->update_cpu_max_ns / 1e6,
+	    pm->call_max_ns / 1e6, pm->evictions);
 	pm->running = 0;
 }
 
@@ -915,6 +943,17 @@ pagemap_work(struct pagemap *pm, uint64_t deadline)
 	return (0);
 }
 
+/* The CPU time memtop's thread has used, ns. */
+static uint64_t
+pagemap_cpu_now(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return (0);
+	return ((uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec);
+}
+
 /*
  * Called by model_update at each poll: go on with the pass in progress, or
  * start one when it is time, for at most the budget.
@@ -923,7 +962,7 @@ void
 pagemap_update(struct pagemap *pm, uint64_t now)
 {
 	struct model	*m = pm->model;
-	uint64_t	 t0, deadline;
+	uint64_t	 t0, c0, deadline;
 	int		 x;
 
 	if (!m->attached)
@@ -954,11 +993,19 @@ pagemap_update(struct pagemap *pm, uint64_t now)
 		pagemap_begin(pm, now);
 	}
 
+	c0 = pagemap_cpu_now();
 	t0 = format_now_ns();
 	deadline = t0 + pm->budget_ns;
 	pm->updates++;
 	x = pagemap_work(pm, deadline);
-	pm->spent_ns += format_now_ns() - t0;
+	t0 = format_now_ns() - t0;
+	c0 = pagemap_cpu_now() - c0;
+	pm->spent_ns += t0;
+	pm->cpu_ns += c0;
+	if (t0 > pm->update_max_ns)
+		pm->update_max_ns = t0;
+	if (c0 > pm->update_cpu_max_ns)
+		pm->update_cpu_max_ns = c0;
 	if (x == 0)
 		pagemap_publish(pm, format_now_ns());
 	else if (x == -1) {

@@ -438,7 +438,7 @@ struct model_pages {
 	uint64_t	 passes;	/* complete passes */
 	uint64_t	 t_ns;		/* when the last one ended */
 	uint64_t	 took_ns;	/* from its start to its end */
-	uint64_t	 cpu_ns;	/* memtop's work in it */
+	uint64_t	 cpu_ns;	/* memtop's CPU time in it */
 	uint64_t	 updates;	/* polls it spanned */
 	uint64_t	 pages;		/* pages asked of the kernel */
 	uint64_t	 calls;		/* ioctl or pread calls */
