@@ -55,7 +55,7 @@ done
 [ "$n" -gt 0 ]
 ok $? "at 300x100: the bar on line 100" || diag_file "$SCREEN"
 ok_screen "at 300x100: the legend" \
-    'allocated [0-9.]+[BKMGT] .*resident [0-9.]+[BKMGT] .*swapped'
+    '━━ allocated [0-9.]+[BKMGT] +━━ resident [0-9.]+[BKMGT] +━━ swapped'
 ok_screen "at 300x100: the table" 'tui_grow_step tui-grow\.c'
 
 tap_done
