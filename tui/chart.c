@@ -68,14 +68,31 @@ static const char *const chart_names[MODEL_NSERIES] = {
 	"allocated", "resident", "swapped"
 };
 
-/* Change the zoom: dir < 0 zooms in. Returns -1 at either end. */
+/*
+ * Change the zoom: dir < 0 zooms in.  From the whole run, zooming in goes
+ * to the longest window shorter than the run; a window longer than the
+ * run zooms out to the whole run.  Returns -1 at either end.
+ */
 int
 chart_zoom(struct ui *ui, int dir)
 {
-	int	z = ui->zoom + (dir < 0 ? 1 : -1);
+	uint64_t	run;
+	int		z = ui->zoom;
 
-	if (z < 0 || z >= (int)CHART_NWINDOWS)
-		return (-1);
+	run = (ui_now(ui) - ui->model->start_ns) / CHART_NS;
+	if (dir < 0) {
+		z++;
+		while (z < (int)CHART_NWINDOWS - 1 && chart_windows[z] >= run)
+			z++;
+		if (z >= (int)CHART_NWINDOWS || chart_windows[z] >= run)
+			return (-1);
+	} else {
+		if (z == 0)
+			return (-1);
+		z--;
+		if (z > 0 && chart_windows[z] > run)
+			z = 0;
+	}
 	ui->zoom = z;
 	return (0);
 }
