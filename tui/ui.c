@@ -311,14 +311,22 @@ ui_allocator_frame(const struct sym_frame *sf)
 }
 
 /*
- * The first frame of a stack worth naming it by: the innermost, past the
- * allocator's own frames (operator new, strdup); 0 when all are such.
+ * The first frame of a stack worth naming it by: in a Python program the
+ * innermost Python frame (the interpreter's own C frames below it say
+ * little), else the innermost frame past the allocator's own (operator
+ * new, strdup); 0 when there is no such frame.
  */
 u_int
 ui_frame_first(struct model *m, struct model_stack *st)
 {
 	u_int	i;
 
+	if (st->flags & MEMTOP_STACK_PYTHON) {
+		for (i = 0; i < st->nframes; i++) {
+			if (MEMTOP_FRAME_IS_PYTHON(st->frames[i]))
+				return (i);
+		}
+	}
 	/* symbols_resolve, not model_frame: no per-stack cache to fill. */
 	for (i = 0; i < st->nframes && i < 8; i++) {
 		if (!ui_allocator_frame(symbols_resolve(m->symbols,
@@ -357,8 +365,9 @@ ui_frame_text(const struct sym_frame *sf, char *buf, size_t len, int shortname)
 }
 
 /*
- * Draw the frames of a stack from frame first, starting at line top of
- * the rectangle: "#3  function  file:line  module".
+ * Draw the frames of a stack from frame first + top on, one a line:
+ * "#3  function  file:line  module".  The frames below the one the stack
+ * is named by (ui_frame_first) are dimmed.
  */
 void
 ui_draw_frames(struct ui *ui, const struct ui_rect *r, struct model_stack *st,
@@ -366,9 +375,10 @@ ui_draw_frames(struct ui *ui, const struct ui_rect *r, struct model_stack *st,
 {
 	const struct sym_frame	*sf;
 	char			 line[1024], text[900];
-	u_int			 i;
-	int			 y;
+	u_int			 i, named;
+	int			 y, attr;
 
+	named = st != NULL ? ui_frame_first(ui->model, st) : 0;
 	for (y = 0; y < r->h; y++) {
 		ui_fill(ui, r->y + y, r->x, r->w, A_NORMAL);
 		i = first + top + (u_int)y;
@@ -381,9 +391,13 @@ ui_draw_frames(struct ui *ui, const struct ui_rect *r, struct model_stack *st,
 			    sf->module);
 		else
 			snprintf(line, sizeof line, "#%-3u %s", i, text);
-		ui_put(ui, r->y + y, r->x, r->w,
-		    sf != NULL && sf->kind == SYM_PYTHON ?
-		    ui_attr(ui, UI_A_VALUE) : ui_attr(ui, UI_A_NORMAL), line);
+		if (i < named)
+			attr = ui_attr(ui, UI_A_DIM);
+		else if (sf != NULL && sf->kind == SYM_PYTHON)
+			attr = ui_attr(ui, UI_A_VALUE);
+		else
+			attr = ui_attr(ui, UI_A_NORMAL);
+		ui_put(ui, r->y + y, r->x, r->w, attr, line);
 	}
 }
 
