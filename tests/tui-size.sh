@@ -38,7 +38,7 @@ ok $? "memtop survives 12x3 and 1x1"
 
 tm resize-window -t t -x 120 -y 40
 ok_screen "grown to 120x40, it draws again" \
-    'LIVE +% +COUNT +PEAK +TOTAL +ALLOCS +GROWTH +LOCATION'
+    'LIVE +% +RES +SWAP +COUNT +PEAK +TOTAL +ALLOCS +GROWTH +LOCATION'
 ok_line "the function-key bar is on the last line" 'F10Quit' '^F1Help'
 [ "$(tail -n 1 "$SCREEN" | grep -c F10Quit)" -eq 1 ]
 ok $? "at the bottom of 40 lines" || diag_file "$SCREEN"

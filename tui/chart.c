@@ -115,6 +115,27 @@ chart_window_name(struct ui *ui)
 	return (buf);
 }
 
+/*
+ * The window of time the chart shows: its start and span (ns), and the
+ * width of the plot in columns.
+ */
+void
+chart_window(struct ui *ui, uint64_t *t0, uint64_t *span, int *pw)
+{
+	uint64_t	t1 = ui_now(ui);
+
+	if (chart_windows[ui->zoom] == 0) {
+		*t0 = ui->model->start_ns;
+		*span = t1 > *t0 ? t1 - *t0 : 1;
+		if (*span < CHART_NS)
+			*span = CHART_NS;
+	} else {
+		*span = (uint64_t)chart_windows[ui->zoom] * CHART_NS;
+		*t0 = t1 > *span ? t1 - *span : 0;
+	}
+	*pw = ui->r_chart.w - CHART_AXIS_W;
+}
+
 /* Series walk callback: widen the slot a point or bucket falls in. */
 static void
 chart_point(uint64_t t, const int64_t *min, const int64_t *max,
@@ -192,7 +213,7 @@ chart_time_label(char *buf, size_t len, uint64_t s)
 static void
 chart_legend(struct ui *ui, const struct ui_rect *r, int braille)
 {
-	char		 buf[64], size[16], mark[8];
+	char		 buf[96], size[16], mark[48];
 	const char	*win;
 	int		 x = r->x, i, wl;
 
@@ -215,7 +236,9 @@ chart_legend(struct ui *ui, const struct ui_rect *r, int braille)
 		x += (int)strlen(buf) + 2;
 	}
 	win = chart_window_name(ui);
-	snprintf(buf, sizeof buf, "window %s", win);
+	timeline_label(ui, mark, sizeof mark);
+	snprintf(buf, sizeof buf, "%s%swindow %s", mark, *mark != '\0' ?
+	    "  " : "", win);
 	wl = (int)strlen(buf);
 	if (x + wl < r->x + r->w)
 		ui_put(ui, r->y, r->x + r->w - wl, wl, ui_attr(ui, UI_A_DIM),
@@ -289,6 +312,7 @@ chart_draw(struct ui *ui, const struct ui_rect *r)
 	int64_t			 ymax = 0;
 	int			 braille, spc, npix, ph, pw, i, k, p, lo, hi;
 	int			 prevpix[MODEL_NSERIES], y, x, row, dy;
+	int			 tcur, tmark, tattr, cw;
 	char			 label[16], ch[8];
 	wchar_t			 wc[2];
 	cchar_t			 cc;
@@ -307,15 +331,8 @@ chart_draw(struct ui *ui, const struct ui_rect *r)
 	npix = ph * (braille ? 4 : 1);
 
 	t1 = ui_now(ui);
-	if (chart_windows[ui->zoom] == 0) {
-		t0 = m->start_ns;
-		span = t1 > t0 ? t1 - t0 : 1;
-		if (span < CHART_NS)
-			span = CHART_NS;
-	} else {
-		span = (uint64_t)chart_windows[ui->zoom] * CHART_NS;
-		t0 = t1 > span ? t1 - span : 0;
-	}
+	chart_window(ui, &t0, &span, &cw);
+	timeline_columns(ui, t0, span, pw, &tcur, &tmark);
 
 	w.n = (u_int)(pw * spc);
 	w.slots = xcalloc(w.n, sizeof *w.slots);
@@ -407,17 +424,26 @@ chart_draw(struct ui *ui, const struct ui_rect *r)
 			    ui_attr(ui, UI_A_DIM), label[0] != '\0' ? "+" : "|");
 		for (x = 0; x < pw; x++) {
 			c = &cells[y * pw + x];
-			if (c->owner < 0)
+			/* The timeline's cursor and mark: reversed columns. */
+			tattr = x == tcur || x == tmark ? A_REVERSE : 0;
+			if (c->owner < 0) {
+				if (tattr != 0)
+					ui_put(ui, plot.y + y, plot.x + x, 1,
+					    (x == tcur ? ui_attr(ui, UI_A_CURSOR) :
+					    ui_attr(ui, UI_A_DIM)) | tattr, " ");
 				continue;
+			}
 			if (braille) {
 				wc[0] = (wchar_t)(0x2800 + c->dots);
 				wc[1] = L'\0';
 				setcchar(&cc, wc, 0, 0, NULL);
-				attrset(ui_attr(ui, UI_A_ALLOCATED + c->owner));
+				attrset(ui_attr(ui, UI_A_ALLOCATED + c->owner) |
+				    tattr);
 				mvadd_wch(plot.y + y, plot.x + x, &cc);
 				attrset(A_NORMAL);
 			} else {
-				attrset(ui_attr(ui, UI_A_ALLOCATED + c->owner));
+				attrset(ui_attr(ui, UI_A_ALLOCATED + c->owner) |
+				    tattr);
 				mvaddch(plot.y + y, plot.x + x,
 				    (u_char)chart_ascii[c->owner]);
 				attrset(A_NORMAL);

@@ -129,6 +129,38 @@ header_series(struct ui *ui, int y, int *x, int i, const char *name)
 	header_add(ui, y, x, A_NORMAL, "  ");
 }
 
+/*
+ * The end of line two: how much of the kernel's anonymous resident memory
+ * (and swap) the live allocations explain, from the last scan of their
+ * pages: "heap 70.0M of 72.5M anon RSS, 1.0M of 1.2M swap".  Shorter forms
+ * when the line is short; nothing before the first scan.
+ */
+static void
+header_pages(struct ui *ui, int y, int *x)
+{
+	struct model_pages	*p = &ui->snap.pages;
+	char			 buf[128], a[16], b[16], c[16], d[16];
+	int			 left = ui->sx - *x;
+
+	if (!p->valid || p->rss_anon < 0)
+		return;
+	ui_size(a, sizeof a, p->resident);
+	ui_size(b, sizeof b, p->rss_anon);
+	ui_size(c, sizeof c, p->swapped);
+	ui_size(d, sizeof d, p->vm_swap);
+	if (p->vm_swap > 0)
+		snprintf(buf, sizeof buf, "heap %s of %s anon RSS, %s of %s "
+		    "swap", a, b, c, d);
+	else
+		snprintf(buf, sizeof buf, "heap %s of %s anon RSS", a, b);
+	if ((int)strlen(buf) > left) {
+		snprintf(buf, sizeof buf, "heap %s/%s", a, b);
+		if ((int)strlen(buf) > left)
+			return;
+	}
+	header_add(ui, y, x, ui_attr(ui, UI_A_RESIDENT), buf);
+}
+
 /* Line three: the mode, counts, drops, refresh, and the message. */
 static void
 header_line3(struct ui *ui, int y)
@@ -195,5 +227,6 @@ header_draw(struct ui *ui, const struct ui_rect *r)
 	header_series(ui, r->y + 1, &x, MODEL_ALLOCATED, "allocated");
 	header_series(ui, r->y + 1, &x, MODEL_RESIDENT, "resident");
 	header_series(ui, r->y + 1, &x, MODEL_SWAPPED, "swapped");
+	header_pages(ui, r->y + 1, &x);
 	header_line3(ui, r->y + 2);
 }

@@ -83,6 +83,7 @@ void
 model_free(struct model *m)
 {
 	pagemap_free(m->pagemap);
+	history_free(m->history);
 	model_clear_stacks(m);
 	free(m->series.recent);
 	free(m->series.buckets);
@@ -391,6 +392,9 @@ model_update(struct model *m, const struct procfs_status *status,
 	/* Resident and swapped per stack: part of a pass, on a budget. */
 	if (m->pagemap != NULL && m->attached)
 		pagemap_update(m->pagemap, now);
+	/* What every stack holds, for the timeline. */
+	if (m->history != NULL && m->attached)
+		history_record(m->history, now);
 
 	model_series_add(&m->series, now, m->cur);
 }
@@ -428,10 +432,16 @@ model_frame(struct model *m, struct model_stack *st, u_int i)
 	return (st->sym[i]);
 }
 
-/* The value a stack is sorted by for key (MODEL_SORT_*). */
+/*
+ * The value a stack is sorted by for key (MODEL_SORT_*), at the moment the
+ * history shows (now, unless the timeline or the peak view is on).
+ */
 int64_t
-model_sort_value(const struct model_stack *st, int key)
+model_sort_value(struct model *m, const struct model_stack *st, int key)
 {
+	if (m->history != NULL &&
+	    history_kind(m->history, NULL, NULL) != HISTORY_NOW)
+		return (history_value(m->history, st, key));
 	switch (key) {
 	case MODEL_SORT_LIVE:
 		return (st->agg.live_bytes);
@@ -445,11 +455,16 @@ model_sort_value(const struct model_stack *st, int key)
 		return ((int64_t)st->agg.total_count);
 	case MODEL_SORT_GROWTH:
 		return (st->growth);
+	case MODEL_SORT_RESIDENT:
+		return (st->resident);
+	case MODEL_SORT_SWAPPED:
+		return (st->swapped);
 	}
 	return (0);
 }
 
-static int	model_sort_key;
+static int		 model_sort_key;
+static struct model	*model_sort_model;
 
 /* qsort comparison: larger values first, then by id for a stable order. */
 static int
@@ -459,8 +474,8 @@ model_sort_cmp(const void *a, const void *b)
 	const struct model_stack	*sb = *(struct model_stack *const *)b;
 	int64_t				 va, vb;
 
-	va = model_sort_value(sa, model_sort_key);
-	vb = model_sort_value(sb, model_sort_key);
+	va = model_sort_value(model_sort_model, sa, model_sort_key);
+	vb = model_sort_value(model_sort_model, sb, model_sort_key);
 	if (va != vb)
 		return (va > vb ? -1 : 1);
 	return (sa->id < sb->id ? -1 : sa->id > sb->id);
@@ -490,6 +505,7 @@ model_sorted(struct model *m, int key, struct model_stack **out, size_t max)
 		all[n++] = st;
 	}
 	model_sort_key = key;
+	model_sort_model = m;
 	qsort(all, n, sizeof *all, model_sort_cmp);
 	if (n > max)
 		n = max;

@@ -27,7 +27,9 @@
  *
  * Cost is bounded: pagemap_update() works until its time budget for the
  * poll is spent and carries its cursor (shard, allocation, block) to the
- * next poll, so a 100 GiB heap takes many polls but never stalls one.
+ * next poll, so a 100 GiB heap takes many polls but never stalls one; a
+ * new pass waits until the scans have used at most one part in
+ * PAGEMAP_DUTY of the time since the last one began.
  * Pages are asked for in aligned blocks of PAGEMAP_BLOCK_PAGES; the blocks
  * holding an allocation's first or last page are kept for the rest of the
  * pass (small allocations from every shard share them), the blocks in the
@@ -112,6 +114,8 @@ struct pagemap_scan_arg {
 #define PAGEMAP_CLOCK_EVERY	128
 /* No user address is this high (57-bit virtual addresses at most). */
 #define PAGEMAP_ADDR_LIMIT	(UINT64_C(1) << 57)
+/* Passes take at most one part in this many of memtop's time, averaged. */
+#define PAGEMAP_DUTY		20
 /* Reopening the pagemap of a target that went away: once a second. */
 #define PAGEMAP_REOPEN_NS	UINT64_C(1000000000)
 
@@ -286,7 +290,10 @@ pagemap_probe_zero(struct pagemap *pm)
 
 /*
  * Start resident tracking of process pid for a model: each update works at
- * most budget_ns, and a new pass starts at most every interval_ns.
+ * most budget_ns, and a new pass starts at most every interval_ns (and no
+ * sooner than PAGEMAP_DUTY times the last pass's CPU time after the last
+ * one began, so that scanning a large heap over and over costs at most a
+ * twentieth of a core).
  */
 struct pagemap *
 pagemap_create(struct model *m, pid_t pid, uint64_t budget_ns,
@@ -962,7 +969,7 @@ void
 pagemap_update(struct pagemap *pm, uint64_t now)
 {
 	struct model	*m = pm->model;
-	uint64_t	 t0, c0, deadline;
+	uint64_t	 t0, c0, deadline, gap;
 	int		 x;
 
 	if (!m->attached)
@@ -987,8 +994,14 @@ pagemap_update(struct pagemap *pm, uint64_t now)
 		}
 	}
 	if (!pm->running) {
-		if (m->pages.passes != 0 &&
-		    now - pm->last_start_ns < pm->interval_ns)
+		/*
+		 * The next pass: no sooner than interval_ns after the last
+		 * began, nor than PAGEMAP_DUTY times its CPU time.
+		 */
+		gap = pm->interval_ns;
+		if (gap < m->pages.cpu_ns * PAGEMAP_DUTY)
+			gap = m->pages.cpu_ns * PAGEMAP_DUTY;
+		if (m->pages.passes != 0 && now - pm->last_start_ns < gap)
 			return;
 		pagemap_begin(pm, now);
 	}

@@ -71,10 +71,14 @@ static void	table_fmt_peak(struct ui *, const int64_t *, char *, size_t);
 static void	table_fmt_total(struct ui *, const int64_t *, char *, size_t);
 static void	table_fmt_allocs(struct ui *, const int64_t *, char *, size_t);
 static void	table_fmt_growth(struct ui *, const int64_t *, char *, size_t);
+static void	table_fmt_res(struct ui *, const int64_t *, char *, size_t);
+static void	table_fmt_swap(struct ui *, const int64_t *, char *, size_t);
 
 static const struct table_column table_columns[] = {
 	{ "LIVE", 7, MODEL_SORT_LIVE, 0, table_fmt_live },
 	{ "%", 5, -1, 0, table_fmt_share },
+	{ "RES", 7, MODEL_SORT_RESIDENT, 90, table_fmt_res },
+	{ "SWAP", 7, MODEL_SORT_SWAPPED, 90, table_fmt_swap },
 	{ "COUNT", 6, MODEL_SORT_COUNT, 0, table_fmt_count },
 	{ "PEAK", 7, MODEL_SORT_PEAK, 0, table_fmt_peak },
 	{ "TOTAL", 7, MODEL_SORT_TOTAL, 0, table_fmt_total },
@@ -90,6 +94,8 @@ static const char *const table_sort_names[UI_NSORT] = {
 	[MODEL_SORT_COUNT] = "COUNT",
 	[MODEL_SORT_ALLOCS] = "ALLOCS",
 	[MODEL_SORT_GROWTH] = "GROWTH",
+	[MODEL_SORT_RESIDENT] = "RES",
+	[MODEL_SORT_SWAPPED] = "SWAP",
 };
 
 /* ------------------------------------------------------------------------
@@ -125,6 +131,11 @@ table_fmt_share(struct ui *ui, const int64_t *v, char *buf, size_t len)
 {
 	int64_t	all = ui->snap.cur[MODEL_ALLOCATED];
 	double	pct;
+
+	/* At a past moment: of what was allocated then. */
+	if (ui->model->history != NULL &&
+	    history_kind(ui->model->history, NULL, NULL) != HISTORY_NOW)
+		all = history_allocated(ui->model->history, NULL);
 
 	if (all <= 0) {
 		snprintf(buf, len, "-");
@@ -173,6 +184,26 @@ table_fmt_growth(struct ui *ui, const int64_t *v, char *buf, size_t len)
 	}
 	ui_size(size, sizeof size, v[MODEL_SORT_GROWTH]);
 	snprintf(buf, len, "%s%s", v[MODEL_SORT_GROWTH] > 0 ? "+" : "", size);
+}
+
+/* Resident bytes at the last scan of the pages, "-" before the first. */
+static void
+table_fmt_res(struct ui *ui, const int64_t *v, char *buf, size_t len)
+{
+	if (!ui->model->pages.valid)
+		snprintf(buf, len, "-");
+	else
+		ui_size(buf, len, v[MODEL_SORT_RESIDENT]);
+}
+
+/* Swapped bytes at the last scan of the pages, "-" before the first. */
+static void
+table_fmt_swap(struct ui *ui, const int64_t *v, char *buf, size_t len)
+{
+	if (!ui->model->pages.valid)
+		snprintf(buf, len, "-");
+	else
+		ui_size(buf, len, v[MODEL_SORT_SWAPPED]);
 }
 
 /* Whether a column is shown on this screen. */
@@ -471,7 +502,10 @@ table_update(struct ui *ui)
 	struct table_row	*row;
 	uint32_t		 id;
 	u_int			 k;
+	int			 moment;
 
+	moment = m->history != NULL &&
+	    history_kind(m->history, NULL, NULL) != HISTORY_NOW;
 	if (t->cap < (size_t)m->ready + 1) {
 		t->cap = (size_t)m->ready + 1024;
 		t->rows = xreallocarray(t->rows, t->cap, sizeof *t->rows);
@@ -487,15 +521,22 @@ table_update(struct ui *ui)
 			continue;
 		row = &t->rows[t->n];
 		row->st = st;
-		/* The model's own keys read here, any later ones asked for. */
-		row->v[MODEL_SORT_LIVE] = st->agg.live_bytes;
-		row->v[MODEL_SORT_PEAK] = st->agg.peak_bytes;
-		row->v[MODEL_SORT_TOTAL] = (int64_t)st->agg.total_bytes;
-		row->v[MODEL_SORT_COUNT] = st->agg.live_count;
-		row->v[MODEL_SORT_ALLOCS] = (int64_t)st->agg.total_count;
-		row->v[MODEL_SORT_GROWTH] = st->growth;
-		for (k = MODEL_SORT_GROWTH + 1; k < UI_NSORT; k++)
-			row->v[k] = model_sort_value(st, (int)k);
+		/*
+		 * The model's own keys read here, any later ones asked for;
+		 * all asked for at a past moment (the timeline, the peak).
+		 */
+		k = 0;
+		if (!moment) {
+			row->v[MODEL_SORT_LIVE] = st->agg.live_bytes;
+			row->v[MODEL_SORT_PEAK] = st->agg.peak_bytes;
+			row->v[MODEL_SORT_TOTAL] = (int64_t)st->agg.total_bytes;
+			row->v[MODEL_SORT_COUNT] = st->agg.live_count;
+			row->v[MODEL_SORT_ALLOCS] = (int64_t)st->agg.total_count;
+			row->v[MODEL_SORT_GROWTH] = st->growth;
+			k = MODEL_SORT_GROWTH + 1;
+		}
+		for (; k < UI_NSORT; k++)
+			row->v[k] = model_sort_value(m, st, (int)k);
 		t->ord[t->n].key = row->v[t->key];
 		t->ord[t->n].id = id;
 		t->ord[t->n].row = (uint32_t)t->n;

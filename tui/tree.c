@@ -198,7 +198,7 @@ tree_refresh(struct ui *ui, struct tree_dir *d, int reverse)
 			continue;
 		changed = 0;
 		for (k = 0; k < UI_NSORT; k++) {
-			v[k] = model_sort_value(st, (int)k);
+			v[k] = model_sort_value(m, st, (int)k);
 			delta[k] = v[k] - d->contrib[id][k];
 			if (delta[k] != 0)
 				changed = 1;

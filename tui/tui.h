@@ -14,6 +14,7 @@
  *              current values and peaks, and the per-stack view
  *   pagemap.c  resident, swapped and untouched bytes per stack, from the
  *              target's page tables
+ *   history.c  what every stack held at past moments, for the timeline
  *   report.c   the text and JSON reports
  *   json.c     a small JSON writer with correct string escaping
  *   format.c   sizes: parsing "128K", printing "1.5 MiB"
@@ -38,6 +39,7 @@
 #include "memtop/event.h"
 #include "memtop/shm.h"
 
+struct history;
 struct json;
 struct model;
 struct pagemap;
@@ -398,6 +400,8 @@ struct model_series {
 #define MODEL_SORT_COUNT	3	/* live allocations */
 #define MODEL_SORT_ALLOCS	4	/* allocations ever */
 #define MODEL_SORT_GROWTH	5
+#define MODEL_SORT_RESIDENT	6	/* from pagemap.c's last pass */
+#define MODEL_SORT_SWAPPED	7
 
 struct model_stack {
 	uint32_t	 id;
@@ -490,6 +494,7 @@ struct model {
 
 	struct pagemap	*pagemap;	/* resident per stack, may be NULL */
 	struct model_pages pages;
+	struct history	*history;	/* the timeline, may be NULL */
 };
 void	 model_init(struct model *, struct reader *, struct symbols *,
 	     uint64_t);
@@ -500,7 +505,7 @@ void	 model_final(struct model *, const struct rusage *, uint64_t);
 const struct sym_frame *model_frame(struct model *, struct model_stack *,
 	     u_int);
 size_t	 model_sorted(struct model *, int, struct model_stack **, size_t);
-int64_t	 model_sort_value(const struct model_stack *, int);
+int64_t	 model_sort_value(struct model *, const struct model_stack *, int);
 typedef void (*model_point_cb)(uint64_t, const int64_t *, const int64_t *,
 	     const int64_t *, void *);
 void	 model_series_walk(struct model *, uint64_t, uint64_t,
@@ -515,12 +520,33 @@ size_t	 model_series_memory(void);
  * answer keys.
  */
 #define PAGEMAP_LIVE_BUDGET_NS		UINT64_C(4000000)	/* 4 ms a poll */
-#define PAGEMAP_LIVE_INTERVAL_NS	UINT64_C(1000000000)	/* a pass a second */
+#define PAGEMAP_LIVE_INTERVAL_NS	UINT64_C(100000000)	/* at most a poll */
 #define PAGEMAP_REPORT_BUDGET_NS	UINT64_C(20000000)	/* 20 ms a poll */
 #define PAGEMAP_REPORT_INTERVAL_NS	0			/* back to back */
 struct pagemap *pagemap_create(struct model *, pid_t, uint64_t, uint64_t);
 void	 pagemap_free(struct pagemap *);
 void	 pagemap_update(struct pagemap *, uint64_t);
+
+/*
+ * history.c: every stack's live, resident and swapped bytes over the run,
+ * in bounded memory, and the moment the table and tree show: now, the
+ * peak of allocated memory, a past moment, or the change between two.
+ * model_update() records a frame per poll once history_create() has been
+ * called; model_sort_value() answers from the moment chosen.
+ */
+#define HISTORY_NOW	0
+#define HISTORY_PEAK	1
+#define HISTORY_AT	2
+#define HISTORY_DIFF	3
+struct history *history_create(struct model *);
+void	 history_free(struct history *);
+void	 history_record(struct history *, uint64_t);
+void	 history_moment(struct history *, int, uint64_t, uint64_t);
+int	 history_kind(struct history *, uint64_t *, uint64_t *);
+int64_t	 history_value(struct history *, const struct model_stack *, int);
+int64_t	 history_allocated(struct history *, uint64_t *);
+size_t	 history_memory(struct history *);
+void	 history_stats(struct history *, u_int *, u_int *, uint64_t *);
 
 /* report.c */
 struct report {
@@ -582,7 +608,7 @@ struct ui;
 #define UI_MIN_LINES	16
 
 /* Values kept per stack by the table and tree: one per MODEL_SORT_* key. */
-#define UI_NSORT	(MODEL_SORT_GROWTH + 1)
+#define UI_NSORT	(MODEL_SORT_SWAPPED + 1)
 
 /* A rectangle of the screen. */
 struct ui_rect {
@@ -656,6 +682,7 @@ struct ui_snap {
 	struct reader_totals totals;
 	uint64_t	 drops;
 	uint32_t	 stacks;
+	struct model_pages pages;	/* the last scan of the pages */
 };
 
 struct ui {
@@ -742,6 +769,16 @@ void	 header_draw(struct ui *, const struct ui_rect *);
 void	 chart_draw(struct ui *, const struct ui_rect *);
 int	 chart_zoom(struct ui *, int);
 const char *chart_window_name(struct ui *);
+void	 chart_window(struct ui *, uint64_t *, uint64_t *, int *);
+
+/* timeline.c */
+int	 timeline_key_peak(struct ui *, int);
+int	 timeline_key_move(struct ui *, int);
+int	 timeline_key_mark(struct ui *, int);
+int	 timeline_key_now(struct ui *, int);
+const char *timeline_label(struct ui *, char *, size_t);
+void	 timeline_columns(struct ui *, uint64_t, uint64_t, int, int *,
+	     int *);
 
 /* table.c */
 extern struct view table_view;

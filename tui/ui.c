@@ -772,6 +772,7 @@ ui_snapshot(struct ui *ui, int force)
 	s->totals = m->totals;
 	s->drops = m->glob.ring_drops;
 	s->stacks = m->ready;
+	s->pages = m->pages;
 	/* Only the view on screen: the others catch up when shown. */
 	if (ui->view->update == NULL)
 		return;
@@ -1036,12 +1037,12 @@ ui_key_quit(struct ui *ui, int key)
 	return (UI_DRAW_ALL);
 }
 
-/* Esc: back from the help, log or stack view. */
+/* Esc: back from the help, log or stack view, or from a past moment. */
 static int
 ui_key_back(struct ui *ui, int key)
 {
 	if (ui->view->id & (UI_VIEW_TABLE | UI_VIEW_TREE))
-		return (0);
+		return (timeline_key_now(ui, key));
 	return (ui_switch(ui, ui->back != NULL ? ui->back : &table_view));
 }
 
@@ -1416,7 +1417,8 @@ const struct ui_key ui_keys[] = {
 	{ '\t', "Tab", UI_VIEW_ANY, ui_key_cycle,
 	  "next view: table, tree, log", NULL },
 	{ UI_ESC, "Esc", UI_VIEW_ANY, ui_key_back,
-	  "back from the help, log or stack view", NULL },
+	  "back from the help, log or stack view, or from a past moment",
+	  NULL },
 	{ '+', "+", UI_VIEW_ANY, ui_key_zoom,
 	  "chart: zoom in (a shorter window of time)", NULL },
 	{ '=', "=", UI_VIEW_ANY, ui_key_zoom,
@@ -1481,6 +1483,24 @@ const struct ui_key ui_keys[] = {
 	  "sort by the previous column", NULL },
 	{ 'i', "i", UI_VIEW_STACKS, ui_key_detail,
 	  "the detail pane (frames of the selection) on or off", NULL },
+	/* The peak view and the timeline (timeline.c). */
+	{ 'P', "P", UI_VIEW_STACKS, timeline_key_peak,
+	  "the stacks at the peak of allocated memory (again: now)", NULL },
+	{ '[', "[", UI_VIEW_STACKS, timeline_key_move,
+	  "timeline: cursor a column back on the chart: the stacks as they "
+	  "were then", NULL },
+	{ ']', "]", UI_VIEW_STACKS, timeline_key_move,
+	  "timeline: cursor a column forward", NULL },
+	{ '{', "{", UI_VIEW_STACKS, timeline_key_move,
+	  "timeline: cursor ten columns back", NULL },
+	{ '}', "}", UI_VIEW_STACKS, timeline_key_move,
+	  "timeline: cursor ten columns forward", NULL },
+	{ 'm', "m", UI_VIEW_STACKS, timeline_key_mark,
+	  "timeline: mark the cursor's moment: what grew and shrank since "
+	  "(again: unmark)", NULL },
+	{ '.', ".", UI_VIEW_STACKS, timeline_key_now,
+	  "timeline: back to now", NULL },
+
 	{ 'F', "F", UI_VIEW_TABLE, ui_key_follow,
 	  "the cursor follows the selected stack as the order changes", NULL },
 	{ '\r', "Enter", UI_VIEW_TABLE, ui_key_stack,
@@ -2031,6 +2051,7 @@ ui_main(struct options *o)
 	model_init(&m, &r, sy, l.start_ns);
 	m.pagemap = pagemap_create(&m, l.pid, PAGEMAP_LIVE_BUDGET_NS,
 	    PAGEMAP_LIVE_INTERVAL_NS);
+	m.history = history_create(&m);
 	ui_signals_start();
 
 	memset(&ui, 0, sizeof ui);
