@@ -6,7 +6,7 @@
 
 . "$top_srcdir/tests/lib/tap.sh"
 
-plan 17
+plan 19
 
 REPORT=$T/r.json
 
@@ -14,6 +14,12 @@ REPORT=$T/r.json
 is $? 3 "exit 3 passes through"
 check_json "the report says exit status 3" 'r["exit_status"] == 3' \
     'r["exit_signal"] is None'
+
+# A report sent to a device (here /dev/null) is written, not truncated.
+"$MEMTOP" --report -o /dev/null -- sh -c 'exit 4' 2>"$T/err"
+is $? 4 "a report to /dev/null keeps the exit status"
+[ ! -s "$T/err" ]
+ok $? "a report to /dev/null says nothing on stderr" || diag_file "$T/err"
 
 "$MEMTOP" --report=json -o "$REPORT" -- sh -c 'kill -KILL $$' 2>"$T/err"
 is $? 137 "killed by SIGKILL gives 137"

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -266,6 +267,22 @@ main_parse(int argc, char **argv, struct options *o)
 }
 
 /* Say why the target is not tracked, once, on stderr. */
+/*
+ * Empty the -o file before the report is written into it.  Only a regular
+ * file is emptied: /dev/null, a pipe or a terminal is written as it is.
+ */
+static int
+main_truncate(FILE *out)
+{
+	struct stat	st;
+
+	if (fstat(fileno(out), &st) != 0)
+		return (-1);
+	if (!S_ISREG(st.st_mode))
+		return (0);
+	return (ftruncate(fileno(out), 0));
+}
+
 static void
 main_untracked(struct launch *l, struct model *m)
 {
@@ -389,7 +406,7 @@ main_report(struct options *o)
 	rp.model = &m;
 	rp.tracked = !l.untracked && m.attached;
 	main_untracked(&l, &m);
-	if ((out != stdout && ftruncate(fileno(out), 0) != 0) ||
+	if ((out != stdout && main_truncate(out) != 0) ||
 	    report_write(&rp, out) != 0)
 		fprintf(stderr, "memtop: writing the report: %s\n",
 		    strerror(errno));
