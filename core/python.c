@@ -44,6 +44,9 @@ static int		python_cfg_pyalloc;	/* MEMTOP_CFG_PYALLOC */
 static uint32_t		python_discover_lock;
 static uint64_t		python_retry_next;	/* CLOCK_MONOTONIC ns */
 static int		python_retry_seen;	/* found at the last retry */
+/* Samples seen by this thread since it last looked at the clock. */
+static __thread uint32_t	python_retry_tick
+    __attribute__((tls_model("initial-exec")));
 static void		*python_handle;	/* a dlopen'ed libpython, kept */
 static int		(*python_initialized)(void);	/* Py_IsInitialized */
 static int		 python_wrapped;	/* wrapped, not checked yet */
@@ -117,6 +120,7 @@ static const struct python_layout python_layouts[] = {
 	},
 };
 #define PYTHON_RETRY_NS		(50 * 1000 * 1000)	/* 50 ms */
+#define PYTHON_RETRY_EVERY	64	/* samples; a power of two */
 #define PYTHON_MINOR_FIRST	9
 #define PYTHON_MINOR_LAST	13
 
@@ -481,9 +485,17 @@ python_retry(void)
 {
 	const char	*lib = NULL;
 	void		*h;
-	uint64_t	 now = core_now();
+	uint64_t	 now;
 	int		 found;
 
+	/*
+	 * Exact mode samples every allocation: look at the clock on one
+	 * sample in PYTHON_RETRY_EVERY only.
+	 */
+	if (core_exact &&
+	    (++python_retry_tick & (PYTHON_RETRY_EVERY - 1)) != 0)
+		return;
+	now = core_now();
 	if (now < __atomic_load_n(&python_retry_next, __ATOMIC_RELAXED) ||
 	    !core_trylock(&python_discover_lock))
 		return;
