@@ -85,6 +85,7 @@ struct ui_run {
 	int		 detached;	/* left running */
 	int		 break_seen;	/* the break hit was shown */
 	int		 final;		/* the model had its last update */
+	int		 tty_gone;	/* the terminal hung up */
 	char		*capture;	/* the target's output */
 	int		 capture_temp;	/* a file memtop named */
 };
@@ -1905,7 +1906,7 @@ ui_loop(struct ui *ui)
 			continue;
 		}
 
-		pfd[0].fd = STDIN_FILENO;
+		pfd[0].fd = ui_run.tty_gone ? -1 : STDIN_FILENO;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = ui_sigfd;
 		pfd[1].events = POLLIN;
@@ -1927,11 +1928,21 @@ ui_loop(struct ui *ui)
 				ui_target_event(ui, launch_poll(l, 0));
 		}
 		if (pfd[0].revents & (POLLHUP | POLLERR)) {
-			/* The terminal is gone: nobody to ask. */
+			/*
+			 * The terminal is gone: do what its SIGHUP does (it
+			 * may come later, or not at all): pass SIGHUP on and
+			 * quit when the target exits.
+			 */
 			log_debug("terminal gone");
-			if (!l->exited)
-				ui_run.detached = 1;
-			break;
+			ui_run.tty_gone = 1;
+			if (l->exited)
+				break;
+			if (!ui_run.quit_on_exit) {
+				l->forwarded = SIGHUP;
+				kill(l->pid, SIGHUP);
+				ui_target_event(ui, LAUNCH_EVENT_SIGNAL);
+			}
+			continue;
 		}
 		if (pfd[0].revents & POLLIN) {
 			key_ns = format_now_ns();
