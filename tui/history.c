@@ -11,7 +11,8 @@
  * it, later values winning.
  *
  * Like the model's time series, the frames of the last HISTORY_RECENT
- * polls are kept as they are, and older ones are folded into coarse frames
+ * polls are kept as they are (fewer when they would take more than half
+ * of HISTORY_BYTES), and older ones are folded into coarse frames
  * of at least width_ns (one second at first): folding two frames keeps
  * each stack's later values, so the state at the end of a coarse frame is
  * still exact, and only the moments inside it are lost.  When there are
@@ -256,11 +257,31 @@ history_fold_one(struct history *h)
 	h->ncoarse++;
 }
 
-/* Keep the frames within their bounds. */
+/* Bytes of the recent frames (those not yet folded). */
+static size_t
+history_recent_bytes(struct history *h)
+{
+	size_t	n = 0;
+	u_int	i;
+
+	for (i = h->ncoarse; i < h->nframes; i++)
+		n += h->frames[i].n;
+	return (n * sizeof (struct history_entry));
+}
+
+/*
+ * Keep the frames within their bounds: at most HISTORY_RECENT recent
+ * frames, using at most half of HISTORY_BYTES (a run that changes many
+ * stacks at every poll keeps fewer polls as they are, not less of the
+ * past), at most HISTORY_COARSE coarse frames, HISTORY_BYTES in all.
+ */
 static void
 history_bound(struct history *h)
 {
 	while (h->nframes - h->ncoarse > HISTORY_RECENT)
+		history_fold_one(h);
+	while (h->nframes - h->ncoarse > 1 &&
+	    history_recent_bytes(h) > HISTORY_BYTES / 2)
 		history_fold_one(h);
 	if (h->ncoarse > HISTORY_COARSE)
 		history_halve(h);
@@ -474,6 +495,18 @@ history_allocated(struct history *h, uint64_t *scan_ns)
 	if (h->kind == HISTORY_PEAK)
 		return (h->model->peak[MODEL_ALLOCATED]);
 	return (h->allocated);
+}
+
+/*
+ * When the state shown was true: the end of the last frame folded for the
+ * moment (at), and for the moment before it (before); 0 is the start.
+ */
+uint64_t
+history_state_ns(struct history *h, uint64_t *before)
+{
+	if (before != NULL)
+		*before = h->before_ns;
+	return (h->at_ns);
 }
 
 /* The moment shown: its kind, and its times (ns). */

@@ -545,6 +545,7 @@ void	 history_moment(struct history *, int, uint64_t, uint64_t);
 int	 history_kind(struct history *, uint64_t *, uint64_t *);
 int64_t	 history_value(struct history *, const struct model_stack *, int);
 int64_t	 history_allocated(struct history *, uint64_t *);
+uint64_t history_state_ns(struct history *, uint64_t *);
 size_t	 history_memory(struct history *);
 void	 history_stats(struct history *, u_int *, u_int *, uint64_t *);
 
