@@ -27,6 +27,8 @@ tui_cleanup() {
 	while read -r _p; do
 		kill -KILL "$_p" 2>/dev/null
 	done <"$T/pids"
+	# tmux may leave its socket files behind.
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/memtop-test-$$-"*
 	rm -rf "$T"
 }
 trap tui_cleanup EXIT

@@ -45,7 +45,9 @@ printf 'line one from stdin\n\033[31mred\033[0m and \033]0;title\007plain\n' \
     >"$T/input"
 tui_type clear
 tui_type "$MEMTOP --stdin $T/input --capture $T/out.log $TARGETS/tui-grow echo; echo rc=\$?"
-tui_wait 'tui-grow: end of stdin' 1 || tui_keys l
+tui_wait 'pid [0-9]+ +running' 10
+echo "$(target_pid)" >>"$T/pids"
+tui_keys l
 ok_screen "--stdin: the target read the file" '^line one from stdin$'
 ok_screen "escape sequences are removed" '^red and plain$'
 ok_screen "the log view names the --capture file" "Target output: $T/out.log"

@@ -14,6 +14,7 @@ tui_type "$MEMTOP $TARGETS/tui-grow grow; echo rc=\$?"
 
 ok_screen "the header names the command, pid and state" \
     '^memtop .*tui-grow grow .*pid [0-9]+ +running'
+echo "$(target_pid)" >>"$T/pids"
 ok_screen "the legend shows allocated, resident and swapped with values" \
     '━━ allocated [0-9.]+[BKMGT] +━━ resident [0-9.]+[BKMGT] +━━ swapped [0-9.]+[BKMGT]'
 ok_line "the header has each line now and at its peak" '^allocated' \

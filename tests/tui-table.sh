@@ -31,6 +31,7 @@ tui_start 80 24
 tui_type "$MEMTOP $TARGETS/tui-grow spike; echo rc=\$?"
 ok_screen "both stacks are in the table" 'tui_slow_step'
 tui_wait 'tui_spike_alloc'
+echo "$(target_pid)" >>"$T/pids"
 like "$(first_row)" 'tui_spike_alloc' "sorted by LIVE, the spike comes first"
 
 # Sorting: > until COUNT, where the ten blocks win.
@@ -122,6 +123,7 @@ tui_type "LC_ALL=C LANG=C $MEMTOP $TARGETS/tui-grow spike; echo rc=\$?"
 ok_screen "in the C locale, the legend marks are ASCII" \
     '\*\* allocated .* \+\+ resident .* xx swapped'
 tui_wait 'tui_spike_alloc'
+echo "$(target_pid)" >>"$T/pids"
 # Braille is U+2800 to U+28FF: in UTF-8, 0xe2 then 0xa0 to 0xa3.
 braille=$(printf '\342[\240-\243]')
 ! LC_ALL=C grep -q "$braille" "$SCREEN" &&
