@@ -86,6 +86,7 @@ struct history {
 	uint64_t		 width_ns;	/* of a coarse frame, at least */
 	size_t			 bytes;		/* entries, all frames */
 	uint64_t		 merges;	/* times the width doubled */
+	uint64_t		 records;	/* polls recorded */
 
 	int64_t			(*last)[HISTORY_NV];	/* by stack id */
 	uint32_t		 nlast;
@@ -365,6 +366,13 @@ history_record(struct history *h, uint64_t now)
 		h->bytes += (size_t)n * sizeof *f->e;
 		history_bound(h);
 	}
+
+	/* What it costs, in the -v log once a minute (at ten polls a second). */
+	if (++h->records % 600 == 0)
+		log_debug("history: %zu bytes, %u frames (%u coarse, at least "
+		    "%.0f s each) after %.0f s", history_memory(h), h->nframes,
+		    h->ncoarse, h->width_ns / 1e9,
+		    (double)(now - m->start_ns) / 1e9);
 
 	/* The peak view follows the peak. */
 	if (h->kind == HISTORY_PEAK &&
