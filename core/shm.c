@@ -387,6 +387,35 @@ shm_reset_data(void)
 }
 
 /*
+ * Say in the header that a process other than the target (a child that
+ * exec'd a program) loaded the library with this segment: the front end
+ * tells the user that it is not tracked.  Only the header is written.
+ */
+static void
+shm_note_descendant(struct memtop_header *hdr)
+{
+	char		path[256];
+	const char	*name;
+	ssize_t		n;
+	int32_t		none = 0;
+	size_t		len;
+
+	__atomic_add_fetch(&hdr->descendants, 1, __ATOMIC_RELAXED);
+	if (!__atomic_compare_exchange_n(&hdr->descendant_pid, &none,
+	    (int32_t)getpid(), 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return;
+	if ((n = readlink("/proc/self/exe", path, sizeof path - 1)) <= 0)
+		return;
+	path[n] = '\0';
+	name = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	len = strlen(name);
+	if (len > sizeof hdr->descendant_exe - 1)
+		len = sizeof hdr->descendant_exe - 1;
+	memcpy(hdr->descendant_exe, name, len);
+	hdr->descendant_exe[len] = '\0';
+}
+
+/*
  * Attach to a mapped segment of size bytes (fd is its memfd, or -1): check
  * it, then start tracking.  Returns 0 when tracking, -1 when not.  A segment
  * meant for another process is refused silently; a broken one for this
@@ -408,8 +437,11 @@ shm_attach(void *base, uint64_t size, int fd)
 	    hdr->header_size != sizeof *hdr ||
 	    hdr->total_size > size)
 		return (-1);
-	if (hdr->target_pid != getpid())
-		return (-1);	/* a descendant that inherited the variable */
+	if (hdr->target_pid != getpid()) {
+		/* A descendant that inherited the variable. */
+		shm_note_descendant(hdr);
+		return (-1);
+	}
 
 	core_shm.hdr = hdr;	/* so that core_disable can say why */
 	if ((why = shm_check_sections(hdr, hdr->total_size)) == NULL) {

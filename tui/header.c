@@ -203,6 +203,13 @@ header_line3(struct ui *ui, int y)
 	snprintf(buf, sizeof buf, "  stacks %u  threads %u", s->stacks,
 	    s->totals.threads);
 	header_add(ui, y, &x, A_NORMAL, buf);
+	if (m->glob.forks != 0 || m->glob.descendants != 0) {
+		/* A fork that exec'd counts once in each: show the larger. */
+		snprintf(buf, sizeof buf, "  children %" PRIu64 " untracked",
+		    m->glob.forks > m->glob.descendants ? m->glob.forks :
+		    (uint64_t)m->glob.descendants);
+		header_add(ui, y, &x, ui_attr(ui, UI_A_WARN), buf);
+	}
 	header_add(ui, y, &x, A_NORMAL, "  drops ");
 	snprintf(buf, sizeof buf, "%" PRIu64, s->drops);
 	header_add(ui, y, &x, s->drops != 0 ? ui_attr(ui, UI_A_WARN) :

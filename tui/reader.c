@@ -273,6 +273,10 @@ reader_global(struct reader *r, struct reader_global *g)
 	g->generation = LOAD(&h->generation);
 	g->attach_ns = LOAD(&h->attach_ns);
 	g->forks = LOAD(&h->forks);
+	g->descendants = LOAD(&h->descendants);
+	g->descendant_pid = LOAD(&h->descendant_pid);
+	reader_copy_string(g->descendant_exe, h->descendant_exe,
+	    sizeof g->descendant_exe);
 	reader_copy_string(g->disabled_reason, h->disabled_reason,
 	    sizeof g->disabled_reason);
 	g->python_state = LOAD(&h->python_state);

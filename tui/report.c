@@ -254,6 +254,19 @@ report_text(struct report *rp, FILE *f)
 	if (m->generations > 1)
 		fprintf(f, "  images:             %u (the program exec'd; "
 		    "allocations are for the last)\n", m->generations);
+	if (g->forks != 0 || g->descendants != 0) {
+		fprintf(f, "  children:           not tracked (memtop follows "
+		    "the process it starts):\n");
+		if (g->forks != 0)
+			fprintf(f, "                      %" PRIu64 " forked\n",
+			    g->forks);
+		if (g->descendants != 0)
+			fprintf(f, "                      %u programs started "
+			    "(first: %s, pid %d); for a shell, end the command "
+			    "with exec PROGRAM\n", g->descendants,
+			    *g->descendant_exe != '\0' ? g->descendant_exe :
+			    "?", (int)g->descendant_pid);
+	}
 	if (g->python_state != MEMTOP_PY_NONE) {
 		fprintf(f, "  python:             %s%s%s", g->python_version,
 		    *g->python_version != '\0' ? ", " : "",
@@ -556,6 +569,18 @@ report_json(struct report *rp, FILE *f)
 		json_uint(j, "samples", m->totals.samples);
 		json_uint(j, "sampled_frees", m->totals.sampled_frees);
 		json_uint(j, "forks", g->forks);
+	}
+	json_object_end(j);
+
+	json_object_begin(j, "children");
+	json_uint(j, "forked", g->forks);
+	json_uint(j, "programs", g->descendants);
+	if (g->descendant_pid > 0) {
+		json_int(j, "first_pid", g->descendant_pid);
+		json_string(j, "first_program", g->descendant_exe);
+	} else {
+		json_null(j, "first_pid");
+		json_null(j, "first_program");
 	}
 	json_object_end(j);
 

@@ -202,6 +202,9 @@ struct reader_global {
 	uint32_t	 generation;
 	uint64_t	 attach_ns;
 	uint64_t	 forks;
+	uint32_t	 descendants;	/* untracked programs in children */
+	int32_t		 descendant_pid;	/* the first, or 0 */
+	char		 descendant_exe[64];
 	char		 disabled_reason[160];
 	uint32_t	 python_state;	/* MEMTOP_PY_* */
 	char		 python_version[32];

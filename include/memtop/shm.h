@@ -115,7 +115,18 @@ struct memtop_header {
 	char		python_version[32];	/* "3.11.7", NUL-terminated */
 	char		python_note[128];	/* why frames are off, for the user */
 
-	char		reserved[256];
+	/*
+	 * Written by descendants: processes other than target_pid that loaded
+	 * the library with this segment in their environment (the target's
+	 * children, after they exec'd a program).  They are not tracked; each
+	 * adds 1 to descendants, and the first stores its pid and the file
+	 * name of its program.
+	 */
+	uint32_t	descendants;
+	int32_t		descendant_pid;	/* compare-and-swap from 0 */
+	char		descendant_exe[64];	/* NUL-terminated, may be cut */
+
+	char		reserved[184];
 };
 
 /*
@@ -351,6 +362,7 @@ struct memtop_live_shard {
 	uint64_t	pad1[4];
 } __attribute__((aligned(MEMTOP_CACHELINE)));
 
+_Static_assert(sizeof(struct memtop_header) == 968, "header");
 _Static_assert(sizeof(struct memtop_thread_slot) == 128, "thread slot");
 _Static_assert(sizeof(struct memtop_global) == 192, "global");
 _Static_assert(sizeof(struct memtop_control) == 128, "control");

@@ -119,8 +119,8 @@ def schema():
     for k in ("memtop_version", "command", "pid", "exit_status",
               "exit_signal", "mode", "sample_bytes", "duration_s", "tracked",
               "untracked_reason", "disabled_reason", "images", "python",
-              "peak", "final", "counts", "drops", "break", "stacks_total",
-              "stacks"):
+              "peak", "final", "counts", "children", "drops", "break",
+              "stacks_total", "stacks"):
         want(k in r, "missing top-level field %s" % k)
     if not ok:
         return False
@@ -166,6 +166,14 @@ def schema():
         want(r["peak"]["allocated"] is None, "peak.allocated is null "
              "when not tracked")
         want(r["stacks"] == [], "no stacks when not tracked")
+    ch = r["children"]
+    want(is_int(ch.get("forked")) and is_int(ch.get("programs")),
+         "children.forked and children.programs")
+    want(nullable(ch.get("first_pid"), is_int), "children.first_pid")
+    want(nullable(ch.get("first_program"), lambda v: isinstance(v, str)),
+         "children.first_program")
+    want(ch.get("first_pid") is None or ch.get("programs", 0) > 0,
+         "children.first_pid set only when programs were started")
     for k in ("events", "stack_table_full", "frames_truncated",
               "live_table_full", "code_table_full", "unwind_failures"):
         want(is_int(r["drops"].get(k)), "drops." + k)
