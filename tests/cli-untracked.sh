@@ -6,7 +6,7 @@
 
 . "$top_srcdir/tests/lib/tap.sh"
 
-plan 21
+plan 23
 
 REPORT=$T/r.json
 STATIC=$TARGETS/known-static
@@ -16,7 +16,7 @@ need "root, to make a set-user-ID file owned by another user" \
     test "$(id -u)" -eq 0
 
 "$MEMTOP" --report=json -o "$REPORT" -- "$STATIC" "$T/expect" >"$T/out" 2>"$T/err"
-is $? 0 "a static target runs: exit 0"
+is $? 1 "a static target runs; memtop exits 1 as it could not track it"
 err=$(cat "$T/err")
 like "$err" '^memtop: .*statically linked' "memtop says it is statically linked"
 is "$(wc -l <"$T/err")" 1 "on one line"
@@ -33,11 +33,22 @@ grep -q 'peak allocated:     unknown' "$T/out" &&
 ok $? "the text report says allocated unknown, resident known" ||
     diag_file "$T/out"
 
+# A static target's own failure passes through as it is: here it is
+# killed by SIGTERM while it sleeps.
+"$MEMTOP" --report -o "$T/out" -- "$STATIC" - sleep "$T/ready" \
+    >/dev/null 2>"$T/err" &
+mpid=$!
+i=0
+while [ ! -e "$T/ready" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+pkill -TERM -f "known-static - sleep $T/ready"
+wait "$mpid"
+is $? 143 "a static target killed by SIGTERM: memtop exits 143"
+
 # A script whose #! interpreter is static.
 printf '#!%s\n' "$STATIC" >"$T/script"
 chmod 755 "$T/script"
 "$MEMTOP" --report=json -o "$REPORT" -- "$T/script" >"$T/out" 2>"$T/err"
-is $? 0 "a script run by a static interpreter: exit 0"
+is $? 1 "a script run by a static interpreter: exit 1"
 like "$(cat "$T/err")" 'statically linked' "the #! line is followed"
 
 # Set-user-ID to someone else: the loader ignores LD_PRELOAD.
@@ -46,7 +57,7 @@ chown nobody "$T/setuid" && chmod 4755 "$T/setuid"
 ok $? "a set-user-ID copy of a target"
 chmod 1777 "$T"
 "$MEMTOP" --report=json -o "$REPORT" -- "$T/setuid" - >"$T/out" 2>"$T/err"
-is $? 0 "a set-user-ID target runs: exit 0"
+is $? 1 "a set-user-ID target runs: exit 1"
 like "$(cat "$T/err")" '^memtop: .*set-user-ID' "memtop says it is set-user-ID"
 check_json "allocated unknown for the set-user-ID target" 'not r["tracked"]' \
     'r["peak"]["resident"] > 0'
@@ -57,12 +68,17 @@ LIBM=$(ldd "$TARGETS/known" | sed -n 's/.*=> \(\/[^ ]*libm\.so[^ ]*\).*/\1/p')
 [ -n "$LIBM" ] || LIBM=$(ldconfig -p | sed -n 's/.*libm\.so\.6.*=> //p' | head -n 1)
 MEMTOP_LIBRARY=$LIBM "$MEMTOP" --report=json -o "$REPORT" -- \
     "$TARGETS/known" - >"$T/out" 2>"$T/err"
-is $? 0 "a target the library never attached to: exit 0"
+is $? 1 "a target the library never attached to: exit 1"
 like "$(cat "$T/err")" '^memtop: the tracking library was not loaded in .*known' \
     "memtop says the library was not loaded"
 check_json "allocated unknown when the library never attached" \
     'not r["tracked"]' 'r["peak"]["allocated"] is None' \
     '"not loaded" in r["untracked_reason"]'
+printf '#!/bin/sh\nexit 5\n' >"$T/fail5"
+chmod 755 "$T/fail5"
+MEMTOP_LIBRARY=$LIBM "$MEMTOP" --report -o "$T/out" -- "$T/fail5" \
+    >/dev/null 2>"$T/err"
+is $? 5 "an untracked target's non-zero status passes through"
 MEMTOP_LIBRARY=$T/no-such-library.so "$MEMTOP" --report -- true >"$T/out" 2>"$T/err"
 is $? 1 "MEMTOP_LIBRARY naming no file: exit 1"
 like "$(cat "$T/err")" '^memtop: MEMTOP_LIBRARY=.*no-such-library' \

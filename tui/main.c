@@ -411,6 +411,8 @@ main_report(struct options *o)
 		fprintf(stderr, "memtop: writing the report: %s\n",
 		    strerror(errno));
 	code = launch_exit_code(&l);
+	if (code == 0 && !rp.tracked)
+		code = 1;	/* it ran, but memtop could not do its job */
 	model_free(&m);
 	goto out;
 

@@ -2106,6 +2106,8 @@ ui_main(struct options *o)
 		fprintf(stderr, "memtop: the tracking library was not loaded "
 		    "in %s\n", o->argv[0]);
 	code = ui_run.detached ? 0 : launch_exit_code(&l);
+	if (code == 0 && !ui_run.detached && (l.untracked || !m.attached))
+		code = 1;	/* it ran, but memtop could not do its job */
 
 	for (i = 0; ui_views[i] != NULL; i++) {
 		if (ui_views[i]->free != NULL)
