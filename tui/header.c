@@ -66,8 +66,8 @@ header_line1(struct ui *ui, int y)
 {
 	struct options	*o = ui->opts;
 	char		 right[128], state[64], t[32], *cmd;
-	const char	*st;
-	size_t		 len = 0, n;
+	const char	*st, *base;
+	size_t		 len = 0, n = 0;
 	int		 i, x, warn, rw;
 
 	st = header_state(ui, state, sizeof state, &warn);
@@ -88,6 +88,11 @@ header_line1(struct ui *ui, int y)
 	ui_fill(ui, y, 0, ui->sx, A_NORMAL);
 	x = 0;
 	header_add(ui, y, &x, A_BOLD, "memtop ");
+	/* A command too long for the line loses its program's directory. */
+	if (o->argc > 0 && (int)n > ui->sx - x - rw - 2 &&
+	    (base = strrchr(o->argv[0], '/')) != NULL && base[1] != '\0')
+		memmove(cmd, cmd + (base + 1 - o->argv[0]),
+		    n - (size_t)(base + 1 - o->argv[0]) + 1);
 	ui_put(ui, y, x, ui->sx - x - rw - 2, A_NORMAL, cmd);
 	free(cmd);
 
