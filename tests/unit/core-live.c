@@ -317,6 +317,10 @@ test_full_and_filter(void)
 	attach(&z);
 	ok(live_filter == NULL && live_maybe(BASE),
 	    "exact mode has no filter: every free looks");
+	live_insert(BASE + 64, 24, 1, 3, 0);
+	ok(live_remove(BASE + 64, &e) && e.size == 24 && e.weight == 1 &&
+	    e.stack == 3 && !live_remove(BASE + 64, &e),
+	    "and finds what was put in, once");
 }
 
 int
