@@ -2,12 +2,12 @@
 # tui-screen.sh: what the live view shows at 80x24: the chart's legend
 # with the three current values, the header, a known allocating function
 # in the table, its frames in the detail pane, and in the call tree both
-# ways; the target's output never on the main screen; quitting.
+# ways, found by a search inside a folded node; the target's output never on the main screen; quitting.
 
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/tui-lib.sh"
 
-plan 17
+plan 20
 
 tui_start 80 24
 tui_type "$MEMTOP $TARGETS/tui-grow grow; echo rc=\$?"
@@ -41,6 +41,21 @@ ok_screen "top-down, the allocating function is under main" \
     'main tui-grow\.c:[0-9]+'
 ok_screen "top-down, the allocating function is in the tree" \
     '^ +[0-9.]+[KMG] .*tui_grow_step tui-grow\.c:[0-9]+'
+
+# Search finds a function inside a folded node and opens the way to it.
+tui_keys Home Left
+tui_wait_gone 'tui_grow_step tui-grow\.c' 10
+ok $? "Left folds the top node: the allocating function is hidden" ||
+    diag_file "$SCREEN"
+tui_keys /
+tui_wait '^Search:' 5
+tui_type tui_grow_step
+ok_screen "a search opens the folded nodes down to the function it finds" \
+    '^ +[0-9.]+[KMG] .*tui_grow_step tui-grow\.c:[0-9]+'
+row=$(grep -B1 'F1Help' "$SCREEN" | head -n 1)
+like "$row" '^ *tui_grow_step tui-grow\.c' \
+    "and selects it: the detail pane's path ends at it"
+
 tui_keys r
 ok_screen "r turns it bottom-up" 'CALL TREE, bottom-up'
 tui_capture >/dev/null

@@ -273,13 +273,14 @@ tree_row(struct tree *t, struct tree_node *n)
 }
 
 /*
- * Add a node's children, in order, and theirs when open.  The children are
- * ordered in t->scratch from base on; the nodes deeper down use what
- * follows (scratch holds every node, so it is always enough).
+ * Add a node's children, in order, and theirs when open (or always, with
+ * all).  The children are ordered in t->scratch from base on; the nodes
+ * deeper down use what follows (scratch holds every node, so it is always
+ * enough).
  */
 static void
 tree_flatten_children(struct tree *t, struct tree_node *parent, int key,
-    size_t base)
+    size_t base, int all)
 {
 	struct tree_node	**kids = t->scratch + base, *c;
 	size_t			  n = 0, i;
@@ -297,8 +298,21 @@ tree_flatten_children(struct tree *t, struct tree_node *parent, int key,
 		    kids[i]->v[MODEL_SORT_PEAK] == 0)
 			continue;
 		tree_row(t, kids[i]);
-		if (tree_open(kids[i]))
-			tree_flatten_children(t, kids[i], key, base + n);
+		if (all || tree_open(kids[i]))
+			tree_flatten_children(t, kids[i], key, base + n, all);
+	}
+}
+
+/* Make the scratch list big enough for every node of the shown direction. */
+static void
+tree_scratch(struct tree *t)
+{
+	struct tree_dir	*d = &t->dir[t->reverse];
+
+	if (t->nscratch < d->nnodes + 1) {
+		t->nscratch = d->nnodes + 1024;
+		t->scratch = xreallocarray(t->scratch, t->nscratch,
+		    sizeof *t->scratch);
 	}
 }
 
@@ -309,13 +323,9 @@ tree_flatten(struct ui *ui, struct tree *t)
 	struct tree_dir	*d = &t->dir[t->reverse];
 	size_t		 i;
 
-	if (t->nscratch < d->nnodes + 1) {
-		t->nscratch = d->nnodes + 1024;
-		t->scratch = xreallocarray(t->scratch, t->nscratch,
-		    sizeof *t->scratch);
-	}
+	tree_scratch(t);
 	t->nrows = 0;
-	tree_flatten_children(t, &d->root, ui->sort, 0);
+	tree_flatten_children(t, &d->root, ui->sort, 0, 0);
 	if (t->cursor_node != NULL) {
 		for (i = 0; i < t->nrows; i++) {
 			if (t->rows[i] == t->cursor_node) {
@@ -602,29 +612,70 @@ tree_click(struct ui *ui, int y, int x)
 	return (tree_move(ui, UI_MOVE_ROW, y));
 }
 
-/* Search the rows shown, from the cursor. */
+/*
+ * Every node worth showing, in the order the flat list would show them if
+ * every node were open; *n gets their number.  The caller frees the list.
+ */
+static struct tree_node **
+tree_all(struct ui *ui, struct tree *t, size_t *n)
+{
+	struct tree_node	**rows = t->rows, **all;
+	size_t			  nrows = t->nrows, cap = t->cap;
+
+	tree_scratch(t);
+	t->rows = NULL;
+	t->nrows = t->cap = 0;
+	tree_flatten_children(t, &t->dir[t->reverse].root, ui->sort, 0, 1);
+	all = t->rows;
+	*n = t->nrows;
+	t->rows = rows;
+	t->nrows = nrows;
+	t->cap = cap;
+	return (all);
+}
+
+/*
+ * Search every node, folded or not, in the order they would be shown,
+ * from the cursor; open the ancestors of the one found.
+ */
 static int
 tree_search(struct ui *ui, const char *text, int dir)
 {
-	struct tree		*t = ui->tree;
-	const struct sym_frame	*sf;
-	size_t			 i, k, n = t->nrows;
+	struct tree		 *t = ui->tree;
+	const struct sym_frame	 *sf;
+	struct tree_node	**all, *p, *found = NULL;
+	size_t			  i, k, n, from = 0;
 
-	if (n == 0)
-		return (0);
-	for (k = dir == 0 ? 0 : 1; k <= n; k++) {
-		i = dir < 0 ? (t->cursor + n - k % n) % n : (t->cursor + k) % n;
-		if (t->rows[i]->frame == TREE_NO_FRAME)
-			continue;
-		sf = symbols_resolve(ui->model->symbols, t->rows[i]->frame);
-		if (sf != NULL && (ui_match(sf->function, text) ||
-		    ui_match(sf->file, text))) {
-			t->cursor = i;
-			tree_settle(t);
-			return (1);
+	all = tree_all(ui, t, &n);
+	for (i = 0; i < n; i++) {
+		if (all[i] == t->cursor_node) {
+			from = i;
+			break;
 		}
 	}
-	return (0);
+	for (k = dir == 0 ? 0 : 1; k <= n && n > 0; k++) {
+		i = dir < 0 ? (from + n - k % n) % n : (from + k) % n;
+		if (all[i]->frame == TREE_NO_FRAME)
+			continue;
+		sf = symbols_resolve(ui->model->symbols, all[i]->frame);
+		if (sf != NULL && (ui_match(sf->function, text) ||
+		    ui_match(sf->file, text))) {
+			found = all[i];
+			break;
+		}
+	}
+	free(all);
+	if (found == NULL)
+		return (0);
+	for (p = found->parent; p != NULL &&
+	    p != &t->dir[t->reverse].root; p = p->parent) {
+		if (!tree_open(p))
+			p->expanded = 1;
+	}
+	t->cursor_node = found;
+	tree_flatten(ui, t);
+	tree_settle(t);
+	return (1);
 }
 
 struct view tree_view = {
