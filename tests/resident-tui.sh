@@ -6,14 +6,16 @@
 # mode the table must show res_half with 64.0M live and 32.0M resident,
 # res_full all resident, res_none next to nothing resident, none of them
 # swapped; the header, how much of the anonymous RSS the heap explains.
+# The target frees res_full before it exits: after that, the row shows
+# nothing live and nothing resident (not the last scan's 16 MiB).
 
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/tui-lib.sh"
 
-plan 6
+plan 7
 
 tui_start 120 40
-tui_type "$MEMTOP --exact $TARGETS/res-touch $T/expect.json $T/ready $T/go; echo rc=\$?"
+tui_type "$MEMTOP --exact $TARGETS/res-touch $T/expect.json $T/ready $T/go free; echo rc=\$?"
 ok_screen "the table has RES and SWAP columns" \
     'LIVE +% +RES +SWAP +COUNT .* LOCATION' 30
 ok_screen "res_half: 64 MiB live, 32 MiB resident, none swapped" \
@@ -26,6 +28,8 @@ ok_line "the header reconciles the heap with the anonymous RSS" '^allocated ' \
     ' heap [0-9.]+[BKMG] of [0-9.]+[BKMG] anon RSS'
 touch "$T/go"
 tui_wait 'exited 0' 30
+ok_screen "a block freed before the exit is neither live nor resident" \
+    '^ +0B +[0-9.]+ +0B +0B .* res_full ' 10
 tui_keys q
 ok_screen "q quits" 'rc=0'
 

@@ -433,6 +433,22 @@ model_frame(struct model *m, struct model_stack *st, u_int i)
 }
 
 /*
+ * A stack's resident or swapped bytes as of the last scan of its pages, no
+ * more than it holds now: what it freed since is neither (a stack that
+ * holds nothing, after the target exited say, shows 0).
+ */
+static int64_t
+model_pages_value(const struct model_stack *st, int key)
+{
+	int64_t	live = st->agg.live_bytes > 0 ? st->agg.live_bytes : 0;
+	int64_t	res = st->resident < live ? st->resident : live;
+
+	if (key == MODEL_SORT_RESIDENT)
+		return (res);
+	return (st->swapped < live - res ? st->swapped : live - res);
+}
+
+/*
  * The value a stack is sorted by for key (MODEL_SORT_*), at the moment the
  * history shows (now, unless the timeline or the peak view is on).
  */
@@ -456,9 +472,8 @@ model_sort_value(struct model *m, const struct model_stack *st, int key)
 	case MODEL_SORT_GROWTH:
 		return (st->growth);
 	case MODEL_SORT_RESIDENT:
-		return (st->resident);
 	case MODEL_SORT_SWAPPED:
-		return (st->swapped);
+		return (model_pages_value(st, key));
 	}
 	return (0);
 }

@@ -2,7 +2,7 @@
  * res-touch.c: allocations whose pages are known to be in RAM or not, for
  * tests/resident-*.sh.
  *
- *	res-touch EXPECT.json READY GO
+ *	res-touch EXPECT.json READY GO [free]
  *
  * Four sites, each a function of its own:
  *   res_half   calloc of 64 MiB (a fresh mapping, so nothing is written
@@ -23,7 +23,7 @@
  * usable bytes and how many of them lie on pages in RAM, in swap or on
  * no page at all (the same byte-overlap rule memtop uses, computed here
  * independently), creates READY, waits for GO to exist, and exits
- * without freeing anything.
+ * without freeing anything (with "free": after freeing res_full's block).
  */
 
 #pragma GCC optimize("O0")
@@ -156,8 +156,8 @@ main(int argc, char **argv)
 	size_t		 i, len;
 	int		 fd;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: res-touch EXPECT.json READY GO\n");
+	if (argc != 4 && (argc != 5 || strcmp(argv[4], "free") != 0)) {
+		fprintf(stderr, "usage: res-touch EXPECT.json READY GO [free]\n");
 		return (2);
 	}
 	page = sysconf(_SC_PAGESIZE);
@@ -204,5 +204,7 @@ main(int argc, char **argv)
 	close(fd);
 	while (access(argv[3], F_OK) != 0)
 		nanosleep(&ts, NULL);
+	if (argc == 5)
+		free(full);
 	return (0);
 }
