@@ -10,6 +10,9 @@ started, tools included) is what the machine pays.
     tests/bench/bench.py --build BUILD_DIR [--rounds N] [--only NAME,...]
                          [--tools memtop,exact,heaptrack] [--markdown FILE]
 
+A tool named memtop@SIZE (memtop@64K, say) is the default mode with that
+sampling mean, for choosing the default.
+
 `make bench` runs it from the build directory.  Nothing here asserts a time:
 the machine may be shared and noisy.  Targets are printed beside the ratios.
 """
@@ -94,6 +97,10 @@ def tools(build, names, tmp):
     }
     out = []
     for n in names:
+        if n.startswith("memtop@"):
+            # memtop@SIZE: the default mode with another sampling mean.
+            known[n] = [memtop, "--sample-bytes", n[7:], "--report", "-o",
+                        os.devnull, "--"]
         if n not in known:
             sys.exit("bench: unknown tool %s" % n)
         if n == "heaptrack" and not shutil.which("heaptrack"):
