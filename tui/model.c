@@ -291,6 +291,24 @@ model_peak(struct model *m, u_int i, int64_t v, uint64_t t)
 }
 
 /*
+ * Move a stack's per-second history on by shift seconds (at most
+ * MODEL_GROWTH_SLOTS): the seconds between two reads of the stacks hold
+ * the older value, the newest slot what it holds now.
+ */
+static void
+model_shift(struct model_stack *st, u_int shift)
+{
+	int64_t	old = st->hist[0];
+	u_int	i;
+
+	memmove(st->hist + shift, st->hist,
+	    (MODEL_GROWTH_SLOTS - shift) * sizeof st->hist[0]);
+	for (i = 1; i < shift; i++)
+		st->hist[i] = old;
+	st->hist[0] = st->agg.live_bytes;
+}
+
+/*
  * Update the model: status is the target's /proc status (NULL or invalid
  * when unknown), segres the segment's resident bytes, now the time.
  */
@@ -300,9 +318,10 @@ model_update(struct model *m, const struct procfs_status *status,
 {
 	struct reader_control	 c;
 	struct model_stack	*st;
-	uint64_t		 shm, tick;
+	uint64_t		 shm, tick, t0, t1;
 	uint32_t		 id;
-	u_int			 k;
+	u_int			 k, shift;
+	int			 stacks = 0;
 
 	m->now_ns = now;
 	reader_global(m->reader, &m->glob);
@@ -356,27 +375,51 @@ model_update(struct model *m, const struct procfs_status *status,
 		}
 	}
 
-	/* Stacks: new ones, then every aggregate. */
 	if (m->attached) {
+		reader_drain(m->reader, SIZE_MAX, model_event, m);
+		reader_control(m->reader, &c);
+		/* A break shows its stack at once: read the stacks now. */
+		stacks = !m->brk.hit && c.hit;
+		if (m->stacks_duty == 0 || now >= m->stacks_next_ns)
+			stacks = 1;
+	}
+
+	/*
+	 * Stacks: new ones, then every aggregate, and the timeline's record
+	 * of them.  With a duty set (the live view), this work, which grows
+	 * with the number of stacks, takes at most 1/duty of the time: with
+	 * many stacks it is done every few polls, while the totals, the
+	 * chart and the header are read at every poll.
+	 */
+	if (stacks) {
+		t0 = format_now_ns();
 		symbols_update(m->symbols);
 		model_scan_stacks(m);
 		tick = (now - m->start_ns) / MODEL_NS;
+		/* Seconds since the last round (more than one when slow). */
+		shift = tick - m->tick < MODEL_GROWTH_SLOTS ?
+		    (u_int)(tick - m->tick) : MODEL_GROWTH_SLOTS;
 		for (id = 0; id < m->nstacks; id++) {
 			if ((st = m->stacks[id]) == NULL)
 				continue;
 			reader_agg(m->reader, id, m->glob.peak_epoch, &st->agg);
-			if (tick != m->tick) {
-				memmove(st->hist + 1, st->hist,
-				    sizeof st->hist - sizeof st->hist[0]);
-				st->hist[0] = st->agg.live_bytes;
-			}
+			if (shift != 0)
+				model_shift(st, shift);
 			k = MODEL_GROWTH_WINDOW - 1;
 			st->growth = st->agg.live_bytes - st->hist[k];
 		}
 		m->tick = tick;
-		reader_drain(m->reader, SIZE_MAX, model_event, m);
+		m->stacks_ns = now;
+		/* What every stack holds, for the timeline. */
+		if (m->history != NULL)
+			history_record(m->history, now);
+		t1 = format_now_ns();
+		m->stacks_cost_ns = t1 - t0;
+		m->stacks_next_ns = t1 + m->stacks_cost_ns *
+		    (m->stacks_duty > 1 ? m->stacks_duty - 1 : 0);
+	}
 
-		reader_control(m->reader, &c);
+	if (m->attached) {
 		if (c.hit && !m->brk.hit) {
 			m->brk.hit = 1;
 			m->brk.bytes = c.break_bytes;
@@ -392,9 +435,6 @@ model_update(struct model *m, const struct procfs_status *status,
 	/* Resident and swapped per stack: part of a pass, on a budget. */
 	if (m->pagemap != NULL && m->attached)
 		pagemap_update(m->pagemap, now);
-	/* What every stack holds, for the timeline. */
-	if (m->history != NULL && m->attached)
-		history_record(m->history, now);
 
 	model_series_add(&m->series, now, m->cur);
 }

@@ -115,7 +115,7 @@ struct pagemap_scan_arg {
 /* No user address is this high (57-bit virtual addresses at most). */
 #define PAGEMAP_ADDR_LIMIT	(UINT64_C(1) << 57)
 /* Passes take at most one part in this many of memtop's time, averaged. */
-#define PAGEMAP_DUTY		20
+#define PAGEMAP_DUTY		40
 /* Reopening the pagemap of a target that went away: once a second. */
 #define PAGEMAP_REOPEN_NS	UINT64_C(1000000000)
 
@@ -1003,10 +1003,12 @@ pagemap_update(struct pagemap *pm, uint64_t now)
 			gap = m->pages.cpu_ns * PAGEMAP_DUTY;
 		if (m->pages.passes != 0 && now - pm->last_start_ns < gap)
 			return;
+		/* Starting and publishing a pass count in its CPU time. */
+		c0 = pagemap_cpu_now();
 		pagemap_begin(pm, now);
-	}
+	} else
+		c0 = pagemap_cpu_now();
 
-	c0 = pagemap_cpu_now();
 	t0 = format_now_ns();
 	deadline = t0 + pm->budget_ns;
 	pm->updates++;
@@ -1019,9 +1021,11 @@ pagemap_update(struct pagemap *pm, uint64_t now)
 		pm->update_max_ns = t0;
 	if (c0 > pm->update_cpu_max_ns)
 		pm->update_cpu_max_ns = c0;
-	if (x == 0)
+	if (x == 0) {
+		c0 = pagemap_cpu_now();
 		pagemap_publish(pm, format_now_ns());
-	else if (x == -1) {
+		m->pages.cpu_ns += pagemap_cpu_now() - c0;
+	} else if (x == -1) {
 		pagemap_abort(pm, "the target's address space is gone");
 		close(pm->fd);
 		pm->fd = -1;

@@ -486,6 +486,10 @@ struct model {
 	uint32_t	 ready;		/* stacks ready so far */
 	uint32_t	 scan_from;	/* lowest id not yet picked up */
 	uint64_t	 tick;		/* seconds since start, for growth */
+	u_int		 stacks_duty;	/* per-stack work: 1/duty of the time */
+	uint64_t	 stacks_next_ns; /* per-stack work not before then */
+	uint64_t	 stacks_cost_ns; /* what the last round of it took */
+	uint64_t	 stacks_ns;	/* when stacks were last read */
 
 	uint64_t	 ev_allocs;	/* ring events read */
 	uint64_t	 ev_frees;

@@ -60,7 +60,9 @@
  * many of the time: a view that costs more (a call tree of 100,000
  * stacks) is updated less often; keys that change it update it at once.
  */
-#define UI_VIEW_DUTY	30
+#define UI_VIEW_DUTY	40
+/* Reading every stack's aggregate takes at most 1/UI_STACKS_DUTY. */
+#define UI_STACKS_DUTY	40
 /* Keys not in curses. */
 #define UI_CTRL(c)	((c) & 0x1f)
 #define UI_ESC		27
@@ -802,6 +804,8 @@ ui_poll_target(struct ui *ui)
 		return;
 	if (l->exited || procfs_read_status(l->pid, &st) != 0)
 		st.valid = 0;
+	if (l->exited)
+		ui->model->stacks_next_ns = 0;	/* the final state, whole */
 	model_update(ui->model, &st, segment_resident(ui->segment),
 	    format_now_ns());
 	if (l->exited) {
@@ -2063,6 +2067,7 @@ ui_main(struct options *o)
 	m.pagemap = pagemap_create(&m, l.pid, PAGEMAP_LIVE_BUDGET_NS,
 	    PAGEMAP_LIVE_INTERVAL_NS);
 	m.history = history_create(&m);
+	m.stacks_duty = UI_STACKS_DUTY;
 	ui_signals_start();
 
 	memset(&ui, 0, sizeof ui);
