@@ -30,6 +30,7 @@
 
 #include <sys/types.h>
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -417,7 +418,13 @@ model_update(struct model *m, const struct procfs_status *status,
 		m->stacks_cost_ns = t1 - t0;
 		m->stacks_next_ns = t1 + m->stacks_cost_ns *
 		    (m->stacks_duty > 1 ? m->stacks_duty - 1 : 0);
+		m->stacks_rounds++;
 	}
+	/* How often the stacks are read, in the -v log once a minute. */
+	if (++m->polls % 600 == 0)
+		log_debug("stacks: %u read in %.1f ms, %" PRIu64 " times in %"
+		    PRIu64 " polls", m->ready, m->stacks_cost_ns / 1e6,
+		    m->stacks_rounds, m->polls);
 
 	if (m->attached) {
 		if (c.hit && !m->brk.hit) {

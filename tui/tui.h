@@ -490,6 +490,8 @@ struct model {
 	uint64_t	 stacks_next_ns; /* per-stack work not before then */
 	uint64_t	 stacks_cost_ns; /* what the last round of it took */
 	uint64_t	 stacks_ns;	/* when stacks were last read */
+	uint64_t	 polls;		/* model_update calls */
+	uint64_t	 stacks_rounds;	/* of them, with the stacks read */
 
 	uint64_t	 ev_allocs;	/* ring events read */
 	uint64_t	 ev_frees;
