@@ -2,7 +2,8 @@
 # tui-screen.sh: what the live view shows at 80x24: the chart's legend
 # with the three current values, the header, a known allocating function
 # in the table, its frames in the detail pane, and in the call tree both
-# ways, found by a search inside a folded node; the target's output never on the main screen; quitting.
+# ways and found by a search inside a folded node; the target's output
+# never on the main screen; quitting.
 
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/tui-lib.sh"

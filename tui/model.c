@@ -410,7 +410,6 @@ model_update(struct model *m, const struct procfs_status *status,
 			st->growth = st->agg.live_bytes - st->hist[k];
 		}
 		m->tick = tick;
-		m->stacks_ns = now;
 		/* What every stack holds, for the timeline. */
 		if (m->history != NULL)
 			history_record(m->history, now);

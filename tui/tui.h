@@ -489,7 +489,6 @@ struct model {
 	u_int		 stacks_duty;	/* per-stack work: 1/duty of the time */
 	uint64_t	 stacks_next_ns; /* per-stack work not before then */
 	uint64_t	 stacks_cost_ns; /* what the last round of it took */
-	uint64_t	 stacks_ns;	/* when stacks were last read */
 	uint64_t	 polls;		/* model_update calls */
 	uint64_t	 stacks_rounds;	/* of them, with the stacks read */
 
