@@ -74,7 +74,7 @@ measure() {
 	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$mp/status")
 	echo "$1: memtop used $(echo "$c0 $c1 $t0 $t1 $hz" | awk '{
 	    printf "%.1f", 100 * ($2 - $1) / $5 / (($4 - $3) / 1000) }')% of one core over $(( (t1 - t0) / 1000 )) s" \
-	    "(target $(echo "$tc0 $tc1 $t0 $t1 $hz" | awk '{
+	    "(the watched program used $(echo "$tc0 $tc1 $t0 $t1 $hz" | awk '{
 	    printf "%.0f", 100 * ($2 - $1) / $5 / (($4 - $3) / 1000) }')%);" \
 	    "memtop resident ${rss} kB; $(stacks) stacks"
 }
