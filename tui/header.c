@@ -197,7 +197,7 @@ header_line3(struct ui *ui, int y)
 		/* The message matters more than the counts. */
 		if (s->drops != 0) {
 			snprintf(buf, sizeof buf, "  drops %" PRIu64, s->drops);
-			header_add(ui, y, &x, ui_attr(ui, UI_A_WARN), buf);
+			header_add(ui, y, &x, A_NORMAL, buf);
 		}
 		header_add(ui, y, &x, A_NORMAL, "  ");
 		header_add(ui, y, &x, ui->message_warn ?
@@ -215,10 +215,14 @@ header_line3(struct ui *ui, int y)
 		    (uint64_t)m->glob.descendants);
 		header_add(ui, y, &x, ui_attr(ui, UI_A_WARN), buf);
 	}
+	/*
+	 * Events the ring had no room for: only counted, so nothing shown
+	 * is wrong for them (counters in the segment give every number):
+	 * not a warning.
+	 */
 	header_add(ui, y, &x, A_NORMAL, "  drops ");
 	snprintf(buf, sizeof buf, "%" PRIu64, s->drops);
-	header_add(ui, y, &x, s->drops != 0 ? ui_attr(ui, UI_A_WARN) :
-	    ui_attr(ui, UI_A_NORMAL), buf);
+	header_add(ui, y, &x, ui_attr(ui, UI_A_NORMAL), buf);
 	if (ui->opts->break_at != 0 && !m->brk.hit) {
 		snprintf(buf, sizeof buf, "  break %s", ui_size(size,
 		    sizeof size, (int64_t)ui->opts->break_at));
