@@ -14,11 +14,13 @@
  *   res_none   malloc of 24 MiB, never written (malloc wrote its header,
  *              so the first page, or the first huge page, is in RAM).
  *   res_small  RES_NSMALL blocks of RES_SMALL bytes, each written whole.
- *   res_read   malloc of 32 MiB, every page read, none written: the kernel
- *              maps its zero page (or huge zero page) there, which is not
- *              memory of the program's; memtop counts it untouched.  Only
- *              its usable size is written to EXPECT (the count below
- *              cannot tell the zero page from another).
+ *   res_read   malloc of 32 MiB, every page read, none written: most
+ *              kernels map their zero page (or huge zero page) there,
+ *              which is not memory of the program's, and memtop counts it
+ *              untouched; some give each page memory of its own, which is
+ *              resident.  The count below cannot tell the zero page from
+ *              another, so EXPECT gets its usable size and how much the
+ *              process's RssAnon grew while it was read ("rss_growth").
  * Then it reads its own /proc/self/pagemap and writes, per site, its
  * usable bytes and how many of them lie on pages in RAM, in swap or on
  * no page at all (the same byte-overlap rule memtop uses, computed here
@@ -62,6 +64,25 @@ static char	*half, *full, *none, *readonly, *small[RES_NSMALL];
 static volatile char	 sink;
 static int	 pagemap_fd = -1;
 static long	 page;
+static long long read_before, read_after;	/* RssAnon around res_read */
+
+/* The process's RssAnon in bytes, from /proc/self/status; -1 if unknown. */
+static long long
+res_anon(void)
+{
+	char		 line[256];
+	long long	 kb = -1;
+	FILE		*f;
+
+	if ((f = fopen("/proc/self/status", "r")) == NULL)
+		return (-1);
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "RssAnon: %lld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return (kb < 0 ? -1 : kb * 1024);
+}
 
 /* Calloc a large block and write its first half. */
 static char *
@@ -107,8 +128,10 @@ res_read(void)
 	size_t	 off;
 
 	p = malloc(RES_READ);
+	read_before = res_anon();
 	for (off = 0; off < RES_READ; off += (size_t)page)
 		sink = p[off];
+	read_after = res_anon();
 	return (p);
 }
 
@@ -190,8 +213,10 @@ main(int argc, char **argv)
 		    (unsigned long long)sites[i].swapped,
 		    (unsigned long long)sites[i].untouched);
 	len += (size_t)snprintf(buf + len, sizeof buf - len,
-	    ", \"res_read\": {\"usable\": %llu}}}\n",
-	    (unsigned long long)malloc_usable_size(readonly));
+	    ", \"res_read\": {\"usable\": %llu, \"rss_growth\": %lld}}}\n",
+	    (unsigned long long)malloc_usable_size(readonly),
+	    read_before < 0 || read_after < 0 ? -1LL :
+	    (long long)(read_after - read_before));
 	if ((fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1 ||
 	    write(fd, buf, len) != (ssize_t)len || close(fd) != 0) {
 		perror(argv[1]);
