@@ -120,7 +120,7 @@ struct core_thread {
 	uint32_t			 engine;	/* in the engine's own work */
 	int64_t				 shared_countdown;
 	uint32_t			 in_internal;	/* see live.c */
-	uint32_t			 pad;
+	uint32_t			 solo;	/* CORE_SOLO_*, see shm.c */
 	uint64_t			 rng;
 	uint64_t			*scratch;	/* unwind buffers, private */
 	size_t				 scratch_len;	/* uint64_t entries */
@@ -201,6 +201,59 @@ void	 core_set_exiting(void);
 void	 core_lock(uint32_t *lock);
 int	 core_trylock(uint32_t *lock);
 void	 core_unlock(uint32_t *lock);
+
+/*
+ * Solo mode (shm.c): while a single thread has ever used the engine, its
+ * updates of shared state (aggregates, live shards, the ring) need no lock
+ * and no atomic read-modify-write, which cost more than the rest of an
+ * exact-mode sample.  The first thread to ask becomes the owner; the
+ * first other thread to ask ends solo mode for good: it sets core_multi,
+ * makes every running thread of the process pass a full barrier
+ * (membarrier), and waits until the owner is out of its solo section.
+ * The owner marks a section with core_solo_busy, a plain store: its one
+ * reordering (the store after the load of core_multi) is what the
+ * membarrier closes.  Without membarrier the process is never solo.
+ *
+ * A section is a few instructions on the engine's own data: it calls
+ * nothing that can block or allocate, takes no lock a thread outside the
+ * engine may hold, and does not nest.
+ */
+#define CORE_SOLO_UNKNOWN	0
+#define CORE_SOLO_OWNER		1
+#define CORE_SOLO_NO		2
+extern int		 core_multi;
+extern uint32_t		 core_solo_busy;
+int	 core_solo_claim(void);
+void	 core_solo_init(void);
+
+/*
+ * Start a solo section: nonzero when the caller may update shared state
+ * with plain loads and stores until core_solo_end; zero when it must use
+ * atomics (and call no core_solo_end).
+ */
+static inline int
+core_solo_begin(void)
+{
+	if (__builtin_expect(core_tls.solo != CORE_SOLO_OWNER, 0) &&
+	    !core_solo_claim())
+		return (0);
+	__atomic_store_n(&core_solo_busy, 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (__builtin_expect(__atomic_load_n(&core_multi, __ATOMIC_RELAXED),
+	    0)) {
+		__atomic_store_n(&core_solo_busy, 0, __ATOMIC_RELEASE);
+		core_tls.solo = CORE_SOLO_NO;
+		return (0);
+	}
+	return (1);
+}
+
+/* End a solo section: what it wrote is visible before the flag clears. */
+static inline void
+core_solo_end(void)
+{
+	__atomic_store_n(&core_solo_busy, 0, __ATOMIC_RELEASE);
+}
 
 /* sample.c */
 struct engine_sample {
@@ -413,6 +466,7 @@ live_internal_maybe(uint64_t addr)
 }
 
 /* ring.c */
+void	 ring_reset(void);
 void	 ring_write(uint16_t type, uint64_t addr, uint64_t size,
 	     int64_t est_bytes, int64_t est_count, uint32_t stack,
 	     uint16_t flags, uint64_t now, int32_t tid);

@@ -218,21 +218,43 @@ live_grow(struct live_priv *sh)
 	return (0);
 }
 
-/* Start changing a shard: lock it and make its seq odd. */
+/*
+ * Take a shard for a change: in solo mode (core.h) the caller is the only
+ * thread that changes shards; otherwise lock it.  Returns what to pass to
+ * live_release.
+ */
+static int
+live_take(struct live_priv *lp)
+{
+	if (core_solo_begin())
+		return (1);
+	core_lock(&lp->lock);
+	return (0);
+}
+
+/* Give back a shard taken by live_take. */
+static void
+live_release(struct live_priv *lp, int solo)
+{
+	if (solo)
+		core_solo_end();
+	else
+		core_unlock(&lp->lock);
+}
+
+/* Start changing a taken shard: its seq odd. */
 static void
 live_begin(struct memtop_live_shard *sh)
 {
-	core_lock(&live_priv[sh - core_shm.shards].lock);
 	__atomic_store_n(&sh->seq, sh->seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
-/* Done changing a shard: seq even again, unlock. */
+/* Done changing a shard: seq even again. */
 static void
 live_end(struct memtop_live_shard *sh)
 {
 	__atomic_store_n(&sh->seq, sh->seq + 1, __ATOMIC_RELEASE);
-	core_unlock(&live_priv[sh - core_shm.shards].lock);
 }
 
 /*
@@ -303,7 +325,7 @@ live_insert(uint64_t addr, uint64_t size, double weight, uint32_t stack,
 	struct live_priv		*lp;
 	struct engine_sample		 s;
 	uint64_t			 h = live_hash(addr), i, cap;
-	int				 replaced = 0;
+	int				 replaced = 0, solo;
 
 	if (addr == 0 || live_priv == NULL)
 		return (-1);
@@ -315,10 +337,12 @@ live_insert(uint64_t addr, uint64_t size, double weight, uint32_t stack,
 	sh = live_shard(h);
 	lp = live_priv_of(sh);
 
+	solo = live_take(lp);
 	live_begin(sh);
 	if (lp->capacity == 0 || (lp->count + 1) * 10 > lp->capacity * 7) {
 		if (live_grow(lp) != 0 && lp->count + 1 >= lp->capacity) {
 			live_end(sh);
+			live_release(lp, solo);
 			__atomic_add_fetch(&core_shm.glob->live_table_full, 1,
 			    __ATOMIC_RELAXED);
 			return (-1);
@@ -338,6 +362,7 @@ live_insert(uint64_t addr, uint64_t size, double weight, uint32_t stack,
 		lp->count++;
 	live_publish(sh, lp);
 	live_end(sh);
+	live_release(lp, solo);
 
 	if (!replaced) {
 		if (live_filter != NULL)
@@ -362,31 +387,32 @@ live_remove(uint64_t addr, struct memtop_live_entry *out)
 	struct memtop_live_shard	*sh;
 	struct live_priv		*lp;
 	uint64_t			 h = live_hash(addr), i, cap;
+	int				 solo;
 
 	if (live_priv == NULL)
 		return (0);
 	sh = live_shard(h);
 	lp = live_priv_of(sh);
-	core_lock(&lp->lock);
+	solo = live_take(lp);
 	cap = lp->capacity;
 	if (cap == 0 || lp->count == 0) {
-		core_unlock(&lp->lock);
+		live_release(lp, solo);
 		return (0);
 	}
 	tab = &core_shm.arena[lp->table];
 	for (i = h & (cap - 1); tab[i].addr != addr; i = (i + 1) & (cap - 1)) {
 		if (tab[i].addr == 0) {
-			core_unlock(&lp->lock);
+			live_release(lp, solo);
 			return (0);
 		}
 	}
 	*out = tab[i];
-	__atomic_store_n(&sh->seq, sh->seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	live_begin(sh);
 	live_delete_at(tab, cap, i);
 	lp->count--;
 	live_publish(sh, lp);
 	live_end(sh);
+	live_release(lp, solo);
 	if (live_filter != NULL)
 		live_filter_down(addr);
 	return (1);

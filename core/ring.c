@@ -2,14 +2,67 @@
  * ring.c: the writer side of the event ring (see memtop/event.h).
  *
  * Many threads write, the front end reads.  A writer reserves a position by
- * compare-and-swap on head, only while the ring has room; a full ring costs
- * one atomic add to drops and nothing else: the target never waits for the
- * front end, and the aggregates do not depend on the ring.
+ * compare-and-swap on head (a plain store in solo mode, see core.h), only
+ * while the ring has room; a full ring costs one addition to drops and
+ * nothing else: the target never waits for the front end, and the
+ * aggregates do not depend on the ring.  The reader moves tail on its own
+ * cache line; writers read it only when the position they last saw it
+ * allow is used up (ring_room: tail only grows, so an old value only
+ * understates the room).
  */
 
 #include "config.h"
 
 #include "core.h"
+
+/*
+ * Write one event.  Never blocks: when the ring is full the event is
+ * counted in drops and lost.
+ */
+static uint64_t	ring_room;	/* head may go up to this: tail + cap seen */
+
+/* Forget the room seen: the ring starts over (attach). */
+void
+ring_reset(void)
+{
+	__atomic_store_n(&ring_room, 0, __ATOMIC_RELAXED);
+}
+
+/*
+ * Reserve a position; UINT64_MAX when the ring is full (the drop is
+ * counted).
+ */
+static uint64_t
+ring_reserve(struct memtop_ring_header *ring, uint64_t cap, int solo)
+{
+	uint64_t	head, room;
+
+	head = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
+	for (;;) {
+		room = __atomic_load_n(&ring_room, __ATOMIC_RELAXED);
+		if (head >= room) {
+			room = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) +
+			    cap;
+			__atomic_store_n(&ring_room, room, __ATOMIC_RELAXED);
+			if (head >= room)
+				break;
+		}
+		if (solo) {
+			__atomic_store_n(&ring->head, head + 1,
+			    __ATOMIC_RELAXED);
+			return (head);
+		}
+		if (__atomic_compare_exchange_n(&ring->head, &head, head + 1,
+		    1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return (head);
+	}
+	if (solo)
+		__atomic_store_n(&ring->drops, ring->drops + 1,
+		    __ATOMIC_RELAXED);
+	else
+		__atomic_add_fetch(&ring->drops, 1, __ATOMIC_RELAXED);
+	return (UINT64_MAX);
+}
 
 /*
  * Write one event.  Never blocks: when the ring is full the event is
@@ -22,20 +75,18 @@ ring_write(uint16_t type, uint64_t addr, uint64_t size, int64_t est_bytes,
 {
 	struct memtop_ring_header	*ring = core_shm.ring;
 	struct memtop_event		*ev;
-	uint64_t			 head, tail, cap;
+	uint64_t			 head, cap;
+	int				 solo;
 
 	if (ring == NULL)
 		return;
 	cap = core_shm.ring_cap;	/* checked at attach */
-	head = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
-	do {
-		tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
-		if (head - tail >= cap) {
-			__atomic_add_fetch(&ring->drops, 1, __ATOMIC_RELAXED);
-			return;
-		}
-	} while (!__atomic_compare_exchange_n(&ring->head, &head, head + 1, 1,
-	    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	solo = core_solo_begin();
+	head = ring_reserve(ring, cap, solo);
+	if (solo)
+		core_solo_end();
+	if (head == UINT64_MAX)
+		return;
 
 	ev = &core_shm.events[head & (cap - 1)];
 	ev->time_ns = now;

@@ -351,20 +351,41 @@ sample_charge(uint32_t stack, int64_t bytes, int64_t count,
 	struct memtop_stack_agg	*a;
 	uint64_t		 epoch, old;
 	int64_t			 pb, pc;
+	int			 solo;
 
 	if (stack >= core_shm.stacks_cap)
 		stack = 0;
 	a = &core_shm.aggs[stack];
+	solo = core_solo_begin();
 	epoch = __atomic_load_n(&core_shm.glob->peak_epoch, __ATOMIC_ACQUIRE);
 	old = __atomic_load_n(&a->peak_epoch, __ATOMIC_RELAXED);
 	if (old != epoch) {
 		pb = __atomic_load_n(&a->live_bytes, __ATOMIC_RELAXED);
 		pc = __atomic_load_n(&a->live_count, __ATOMIC_RELAXED);
-		if (__atomic_compare_exchange_n(&a->peak_epoch, &old, epoch, 0,
-		    __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+		if (solo) {
+			__atomic_store_n(&a->peak_epoch, epoch,
+			    __ATOMIC_RELAXED);
+			__atomic_store_n(&a->peak_bytes, pb, __ATOMIC_RELAXED);
+			__atomic_store_n(&a->peak_count, pc, __ATOMIC_RELAXED);
+		} else if (__atomic_compare_exchange_n(&a->peak_epoch, &old,
+		    epoch, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 			__atomic_store_n(&a->peak_bytes, pb, __ATOMIC_RELAXED);
 			__atomic_store_n(&a->peak_count, pc, __ATOMIC_RELAXED);
 		}
+	}
+	if (solo) {
+		/* The only writer: plain additions, each store whole. */
+		__atomic_store_n(&a->live_bytes, a->live_bytes + bytes,
+		    __ATOMIC_RELAXED);
+		__atomic_store_n(&a->live_count, a->live_count + count,
+		    __ATOMIC_RELAXED);
+		__atomic_store_n(&a->total_bytes, a->total_bytes +
+		    (uint64_t)total_bytes, __ATOMIC_RELAXED);
+		__atomic_store_n(&a->total_count, a->total_count +
+		    (uint64_t)total_count, __ATOMIC_RELAXED);
+		__atomic_store_n(&a->last_ns, now, __ATOMIC_RELAXED);
+		core_solo_end();
+		return;
 	}
 	if (bytes != 0)
 		__atomic_add_fetch(&a->live_bytes, bytes, __ATOMIC_RELAXED);

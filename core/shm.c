@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,76 @@ core_lock(uint32_t *lock)
 		else
 			sched_yield();
 	}
+}
+
+/*
+ * Solo mode (see core.h).  core_multi starts at 1 until core_solo_init
+ * finds membarrier; the claim is never given back, so a process is solo
+ * for as long as one thread alone has asked, and never again after.
+ */
+int		core_multi = 1;
+uint32_t	core_solo_busy;
+static uint32_t	core_solo_claimed;
+static int	core_solo_ready;
+
+/* Find and register membarrier, once per process image. */
+void
+core_solo_init(void)
+{
+	long	cmds;
+	int	saved = errno;
+
+	if (core_solo_ready)
+		return;
+	core_solo_ready = 1;
+	cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0);
+	if (cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	    syscall(SYS_membarrier,
+	    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0)
+		__atomic_store_n(&core_multi, 0, __ATOMIC_SEQ_CST);
+	errno = saved;
+}
+
+/*
+ * The calling thread is not known as the owner: make it the owner if
+ * nobody is, else end solo mode.  Nonzero when it is the owner.
+ */
+int
+core_solo_claim(void)
+{
+	struct core_thread	*t = &core_tls;
+	uint32_t		 zero = 0;
+	unsigned int		 spins = 0;
+	int			 saved;
+
+	if (t->solo == CORE_SOLO_NO)
+		return (0);
+	if (__atomic_load_n(&core_multi, __ATOMIC_SEQ_CST)) {
+		t->solo = CORE_SOLO_NO;
+		return (0);
+	}
+	if (__atomic_compare_exchange_n(&core_solo_claimed, &zero, 1, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		t->solo = CORE_SOLO_OWNER;
+		return (1);
+	}
+	t->solo = CORE_SOLO_NO;
+	__atomic_store_n(&core_multi, 1, __ATOMIC_SEQ_CST);
+	/*
+	 * After this the owner either sees core_multi or its busy flag is
+	 * visible here.  A failure (not expected once registered) leaves
+	 * only the wait below.
+	 */
+	saved = errno;
+	(void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0);
+	errno = saved;
+	while (__atomic_load_n(&core_solo_busy, __ATOMIC_ACQUIRE) != 0) {
+		if (++spins < 64)
+			__builtin_ia32_pause();
+		else
+			sched_yield();
+	}
+	return (0);
 }
 
 /* Take a spinlock if it is free; nonzero on success. */
@@ -475,6 +546,8 @@ shm_attach(void *base, uint64_t size, int fd)
 	__atomic_store_n(&core_shm.stacks[0].flags, MEMTOP_STACK_READY,
 	    __ATOMIC_RELEASE);
 
+	core_solo_init();
+	ring_reset();
 	sample_init();
 	live_init(!core_exact);
 	maps_init();

@@ -34,6 +34,14 @@
 /* Polls of the target per second in report mode. */
 #define MAIN_POLL_MS	100
 
+/*
+ * While the target runs, the report's likely stacks are named ahead of
+ * time (see main_warm): at most every MAIN_WARM_NS, for the top
+ * MAIN_WARM_TOP stacks when the report shows them all.
+ */
+#define MAIN_WARM_NS	(500 * 1000 * 1000ULL)
+#define MAIN_WARM_TOP	200
+
 struct options	options;
 
 /* Long options without a short form. */
@@ -312,6 +320,37 @@ main_poll(struct launch *l, struct segment *seg, struct model *m)
 	model_update(m, &st, segment_resident(seg), format_now_ns());
 }
 
+/*
+ * Name the frames of the stacks the report will most likely show (the top
+ * stacks by bytes at the peak so far) while the target still runs: the
+ * first lookups in a module read its debug information, which can take a
+ * good part of a second (libc's, when installed), and would otherwise
+ * happen after the target exited, while the user waits.  Done at most
+ * every MAIN_WARM_NS, and only when new stacks appeared.
+ */
+static void
+main_warm(struct model *m, size_t top, uint64_t *next, uint32_t *seen)
+{
+	struct model_stack	**st;
+	uint64_t		  now = format_now_ns();
+	size_t			  n, i;
+	u_int			  f;
+
+	if (now < *next || m->ready == *seen)
+		return;
+	*next = now + MAIN_WARM_NS;
+	*seen = m->ready;
+	if (top == 0 || top > MAIN_WARM_TOP)
+		top = MAIN_WARM_TOP;
+	st = xreallocarray(NULL, top, sizeof *st);
+	n = model_sorted(m, MODEL_SORT_PEAK, st, top);
+	for (i = 0; i < n; i++) {
+		for (f = 0; f < st[i]->nframes; f++)
+			(void)model_frame(m, st[i], f);
+	}
+	free(st);
+}
+
 /* Tell the user a break was hit (report mode has no view to stop in). */
 static void
 main_break(struct model *m)
@@ -341,6 +380,8 @@ main_report(struct options *o)
 	char			*library = NULL, *cause = NULL;
 	int			 code, event, said_break = 0, fd;
 	int			 created = 0, started = 0;
+	uint64_t		 warm_next = 0;
+	uint32_t		 warm_seen = 0;
 
 	memset(&l, 0, sizeof l);
 	l.sigfd = -1;
@@ -385,6 +426,8 @@ main_report(struct options *o)
 
 	for (;;) {
 		main_poll(&l, &seg, &m);
+		if (m.attached)
+			main_warm(&m, o->top, &warm_next, &warm_seen);
 		event = launch_poll(&l, MAIN_POLL_MS);
 		if (event == LAUNCH_EVENT_EXITED)
 			break;

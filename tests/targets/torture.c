@@ -11,6 +11,11 @@
  * shrink and move.  Everything the program allocates or maps it frees or
  * unmaps before it exits, so memtop must find nothing left of it.
  *
+ * Before the waves, the main thread and one other start at the same moment
+ * (the other spins until told): in a tracker that lets a process with one
+ * busy thread skip its locks, the second thread's first allocation lands
+ * in the middle of the first one's.
+ *
  * It prints one line of totals:
  *	torture: ok calls N allocs A bytes B forks F
  * where A is the number of blocks the malloc family returned to it and B
@@ -272,9 +277,22 @@ torture_thread(void *arg)
 	return (NULL);
 }
 
+static int	torture_go;
+
+/* The second thread of the start: wait for the word, then allocate. */
+static void *
+torture_racer(void *arg)
+{
+	while (!__atomic_load_n(&torture_go, __ATOMIC_ACQUIRE))
+		;
+	return (torture_thread(arg));
+}
+
 int
 main(int argc, char **argv)
 {
+	struct worker	 race[2];
+	pthread_t	 racer;
 	struct worker	*w;
 	pthread_t	*tid;
 	int		 threads = 8, waves = 3, c, i, k;
@@ -302,6 +320,17 @@ main(int argc, char **argv)
 	tid = calloc((size_t)threads * (size_t)waves, sizeof *tid);
 	if (w == NULL || tid == NULL)
 		return (1);
+
+	memset(race, 0, sizeof race);
+	for (i = 0; i < 2; i++) {
+		race[i].id = threads * waves + i;
+		race[i].seed = (uint64_t)race[i].id * 2654435761u + 1;
+	}
+	if (pthread_create(&racer, NULL, torture_racer, &race[1]) != 0)
+		return (1);
+	__atomic_store_n(&torture_go, 1, __ATOMIC_RELEASE);
+	torture_thread(&race[0]);
+	pthread_join(racer, NULL);
 
 	/*
 	 * Waves overlap: the next wave starts before the last one is
