@@ -120,7 +120,7 @@ struct core_thread {
 	uint32_t			 engine;	/* in the engine's own work */
 	int64_t				 shared_countdown;
 	uint32_t			 in_internal;	/* see live.c */
-	uint32_t			 solo;	/* CORE_SOLO_*, see shm.c */
+	uint32_t			 solo;	/* solo id, 0 before any */
 	uint64_t			 rng;
 	uint64_t			*scratch;	/* unwind buffers, private */
 	size_t				 scratch_len;	/* uint64_t entries */
@@ -203,56 +203,66 @@ int	 core_trylock(uint32_t *lock);
 void	 core_unlock(uint32_t *lock);
 
 /*
- * Solo mode (shm.c): while a single thread has ever used the engine, its
+ * Solo mode (shm.c): while one thread at a time uses the engine, its
  * updates of shared state (aggregates, live shards, the ring) need no lock
  * and no atomic read-modify-write, which cost more than the rest of an
- * exact-mode sample.  The first thread to ask becomes the owner; the
- * first other thread to ask ends solo mode for good: it sets core_multi,
- * makes every running thread of the process pass a full barrier
- * (membarrier), and waits until the owner is out of its solo section.
- * The owner marks a section with core_solo_busy, a plain store: its one
- * reordering (the store after the load of core_multi) is what the
- * membarrier closes.  Without membarrier the process is never solo.
+ * exact-mode sample.  core_solo_owner names the thread allowed to (its
+ * solo id, 1 to CORE_SOLO_IDS); another thread that needs the engine takes
+ * the ownership over: it names itself, makes every running thread of the
+ * process pass a full barrier (membarrier), and waits until the old owner
+ * is out of its section.  After CORE_SOLO_HANDOVERS hand-overs, or with
+ * more than CORE_SOLO_IDS threads, or without membarrier, the owner is
+ * CORE_SOLO_MULTI for good and everybody uses atomics and locks.
  *
+ * The owner marks a section with its busy flag, a plain store, then checks
+ * that it still owns: the one reordering x86 allows there (the store
+ * still buffered when the load runs) is what the membarrier closes.
  * A section is a few instructions on the engine's own data: it calls
  * nothing that can block or allocate, takes no lock a thread outside the
  * engine may hold, and does not nest.
  */
-#define CORE_SOLO_UNKNOWN	0
-#define CORE_SOLO_OWNER		1
-#define CORE_SOLO_NO		2
-extern int		 core_multi;
-extern uint32_t		 core_solo_busy;
+#define CORE_SOLO_IDS		64
+#define CORE_SOLO_HANDOVERS	64
+#define CORE_SOLO_MULTI		UINT32_MAX
+struct core_solo_flag {
+	uint32_t	busy;
+	uint8_t		pad[MEMTOP_CACHELINE - sizeof(uint32_t)];
+};
+extern uint32_t			core_solo_owner;
+extern struct core_solo_flag	core_solo_flags[CORE_SOLO_IDS + 1];
 int	 core_solo_claim(void);
 void	 core_solo_init(void);
 
 /*
  * Start a solo section: nonzero when the caller may update shared state
  * with plain loads and stores until core_solo_end; zero when it must use
- * atomics (and call no core_solo_end).
+ * atomics and locks (and call no core_solo_end), which is only ever the
+ * case once solo mode has ended for good.
  */
 static inline int
 core_solo_begin(void)
 {
-	if (__builtin_expect(core_tls.solo != CORE_SOLO_OWNER, 0) &&
-	    !core_solo_claim())
-		return (0);
-	__atomic_store_n(&core_solo_busy, 1, __ATOMIC_RELAXED);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (__builtin_expect(__atomic_load_n(&core_multi, __ATOMIC_RELAXED),
-	    0)) {
-		__atomic_store_n(&core_solo_busy, 0, __ATOMIC_RELEASE);
-		core_tls.solo = CORE_SOLO_NO;
-		return (0);
+	uint32_t	id = core_tls.solo;
+
+	if (__builtin_expect(id != 0, 1)) {
+		__atomic_store_n(&core_solo_flags[id].busy, 1,
+		    __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		if (__builtin_expect(__atomic_load_n(&core_solo_owner,
+		    __ATOMIC_RELAXED) == id, 1))
+			return (1);
+		__atomic_store_n(&core_solo_flags[id].busy, 0,
+		    __ATOMIC_RELEASE);
 	}
-	return (1);
+	return (core_solo_claim());
 }
 
 /* End a solo section: what it wrote is visible before the flag clears. */
 static inline void
 core_solo_end(void)
 {
-	__atomic_store_n(&core_solo_busy, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&core_solo_flags[core_tls.solo].busy, 0,
+	    __ATOMIC_RELEASE);
 }
 
 /* sample.c */

@@ -203,14 +203,18 @@ core_lock(uint32_t *lock)
 }
 
 /*
- * Solo mode (see core.h).  core_multi starts at 1 until core_solo_init
- * finds membarrier; the claim is never given back, so a process is solo
- * for as long as one thread alone has asked, and never again after.
+ * Solo mode (see core.h).  The owner is CORE_SOLO_MULTI until
+ * core_solo_init finds membarrier.  Hand-overs are serialised by
+ * core_solo_lock, so there is one owner at a time and a taker waits only
+ * for the owner it replaces.
  */
-int		core_multi = 1;
-uint32_t	core_solo_busy;
-static uint32_t	core_solo_claimed;
-static int	core_solo_ready;
+uint32_t		core_solo_owner = CORE_SOLO_MULTI;
+struct core_solo_flag	core_solo_flags[CORE_SOLO_IDS + 1]
+			    __attribute__((aligned(MEMTOP_CACHELINE)));
+static uint32_t		core_solo_ids;		/* ids given out */
+static uint32_t		core_solo_handovers;
+static uint32_t		core_solo_lock;
+static int		core_solo_ready;
 
 /* Find and register membarrier, once per process image. */
 void
@@ -226,50 +230,86 @@ core_solo_init(void)
 	if (cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
 	    syscall(SYS_membarrier,
 	    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0)
-		__atomic_store_n(&core_multi, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&core_solo_owner, 0, __ATOMIC_SEQ_CST);
 	errno = saved;
 }
 
 /*
- * The calling thread is not known as the owner: make it the owner if
- * nobody is, else end solo mode.  Nonzero when it is the owner.
+ * Name a new owner (an id, or CORE_SOLO_MULTI) in place of old, and wait
+ * until old is out of its section.  Called with core_solo_lock held.
  */
-int
-core_solo_claim(void)
+static void
+core_solo_hand(uint32_t old, uint32_t owner)
 {
-	struct core_thread	*t = &core_tls;
-	uint32_t		 zero = 0;
-	unsigned int		 spins = 0;
-	int			 saved;
+	unsigned int	spins = 0;
+	int		saved;
 
-	if (t->solo == CORE_SOLO_NO)
-		return (0);
-	if (__atomic_load_n(&core_multi, __ATOMIC_SEQ_CST)) {
-		t->solo = CORE_SOLO_NO;
-		return (0);
-	}
-	if (__atomic_compare_exchange_n(&core_solo_claimed, &zero, 1, 0,
-	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		t->solo = CORE_SOLO_OWNER;
-		return (1);
-	}
-	t->solo = CORE_SOLO_NO;
-	__atomic_store_n(&core_multi, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&core_solo_owner, owner, __ATOMIC_SEQ_CST);
+	if (old == 0 || old > CORE_SOLO_IDS)
+		return;
 	/*
-	 * After this the owner either sees core_multi or its busy flag is
-	 * visible here.  A failure (not expected once registered) leaves
-	 * only the wait below.
+	 * After the barrier the old owner either sees that it no longer
+	 * owns, or its busy flag is visible here.  A failure (not expected
+	 * once registered) leaves only the wait.
 	 */
 	saved = errno;
 	(void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0);
 	errno = saved;
-	while (__atomic_load_n(&core_solo_busy, __ATOMIC_ACQUIRE) != 0) {
+	while (__atomic_load_n(&core_solo_flags[old].busy,
+	    __ATOMIC_ACQUIRE) != 0) {
 		if (++spins < 64)
 			__builtin_ia32_pause();
 		else
 			sched_yield();
 	}
-	return (0);
+}
+
+/*
+ * core_solo_begin's slow path: the calling thread does not own.  Take the
+ * ownership over (or end solo mode for good when there were too many
+ * hand-overs or threads) and start a section.  Returns what
+ * core_solo_begin returns.
+ */
+int
+core_solo_claim(void)
+{
+	struct core_thread	*t = &core_tls;
+	uint32_t		 id, old;
+
+	for (;;) {
+		old = __atomic_load_n(&core_solo_owner, __ATOMIC_ACQUIRE);
+		if (old == CORE_SOLO_MULTI) {
+			t->solo = 0;	/* straight here next time */
+			return (0);
+		}
+		if ((id = t->solo) == 0) {
+			id = __atomic_add_fetch(&core_solo_ids, 1,
+			    __ATOMIC_RELAXED);
+			if (id > CORE_SOLO_IDS)
+				id = CORE_SOLO_MULTI;	/* too many */
+			else
+				t->solo = id;
+		}
+		core_lock(&core_solo_lock);
+		old = __atomic_load_n(&core_solo_owner, __ATOMIC_ACQUIRE);
+		if (old != id && old != CORE_SOLO_MULTI) {
+			if (old != 0 && core_solo_handovers++ >=
+			    CORE_SOLO_HANDOVERS)
+				id = CORE_SOLO_MULTI;
+			core_solo_hand(old, id);
+		}
+		core_unlock(&core_solo_lock);
+		if (id == CORE_SOLO_MULTI)
+			return (0);
+		/* The owner now, unless another thread took over since. */
+		__atomic_store_n(&core_solo_flags[id].busy, 1,
+		    __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&core_solo_owner, __ATOMIC_RELAXED) == id)
+			return (1);
+		__atomic_store_n(&core_solo_flags[id].busy, 0,
+		    __ATOMIC_RELEASE);
+	}
 }
 
 /* Take a spinlock if it is free; nonzero on success. */
