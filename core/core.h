@@ -253,7 +253,9 @@ core_solo_begin(void)
 			return (1);
 		__atomic_store_n(&core_solo_flags[id].busy, 0,
 		    __ATOMIC_RELEASE);
-	}
+	} else if (__atomic_load_n(&core_solo_owner, __ATOMIC_RELAXED) ==
+	    CORE_SOLO_MULTI)
+		return (0);	/* over for good: no call */
 	return (core_solo_claim());
 }
 
