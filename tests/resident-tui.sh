@@ -20,8 +20,15 @@ ok_screen "the table has RES and SWAP columns" \
     'LIVE +% +RES +SWAP +COUNT .* LOCATION' 30
 ok_screen "res_half: 64 MiB live, 32 MiB resident, none swapped" \
     '^ +64\.0M +[0-9.]+ +32\.0M +0B .* res_half ' 60
-ok_line "res_full: all of its 16 MiB resident" ' res_full ' \
-    '^ +16\.0M +[0-9.]+ +16\.0M +0B '
+# Every block is written once the target says ready; a scan pass may have
+# caught res_full half written before that, so wait for a later one.
+_n=300
+while [ ! -e "$T/ready" ] && [ "$_n" -gt 0 ]; do
+	sleep 0.1
+	_n=$((_n - 1))
+done
+ok_screen "res_full: all of its 16 MiB resident" \
+    '^ +16\.0M +[0-9.]+ +16\.0M +0B .* res_full ' 30
 ok_line "res_none: 24 MiB live, under 2 MiB resident" ' res_none ' \
     '^ +24\.0M +[0-9.]+ +([0-9.]+[BK]|[01]\.[0-9]+M) +0B '
 ok_line "the header reconciles the heap with the anonymous RSS" '^allocated ' \
