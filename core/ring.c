@@ -6,19 +6,14 @@
  * while the ring has room; a full ring costs one addition to drops and
  * nothing else: the target never waits for the front end, and the
  * aggregates do not depend on the ring.  The reader moves tail on its own
- * cache line; writers read it only when the position they last saw it
- * allow is used up (ring_room: tail only grows, so an old value only
- * understates the room).
+ * cache line; writers read it only when the room they last saw is used up
+ * (ring_room: tail only grows, so an old value only understates the room).
  */
 
 #include "config.h"
 
 #include "core.h"
 
-/*
- * Write one event.  Never blocks: when the ring is full the event is
- * counted in drops and lost.
- */
 static uint64_t	ring_room;	/* head may go up to this: tail + cap seen */
 
 /* Forget the room seen: the ring starts over (attach). */

@@ -35,8 +35,11 @@ for v in abc 99 -1 0; do
 	edge MEMTOP_FD=$v </dev/null
 	rc=$?
 	[ $rc -eq 0 ] && [ ! -s "$T/err" ] && grep -q '"failed": 0' "$T/expect"
-	ok $? "MEMTOP_FD=$v (not a segment): runs untracked, silently" ||
-	    diag_file "$T/err"
+	ok $? "MEMTOP_FD=$v (not a segment): runs untracked, silently" || {
+		diag "exit status $rc"
+		diag_file "$T/err"
+		diag_file "$T/expect"
+	}
 done
 
 head -c 1048576 /dev/urandom >"$T/noise"
