@@ -31,8 +31,13 @@
 #define MEMTOP_PKGLIBDIR "/usr/local/lib/memtop"
 #endif
 
-/* Polls of the target per second in report mode. */
-#define MAIN_POLL_MS	100
+/*
+ * Polls of the target per second in report mode: every MAIN_POLL_MS, after
+ * a start at MAIN_POLL_FIRST_MS doubling up to it, so that a short program
+ * is seen (its peak resident memory, its stacks to name) while it runs.
+ */
+#define MAIN_POLL_MS		100
+#define MAIN_POLL_FIRST_MS	10
 
 /*
  * While the target runs, the report's likely stacks are named ahead of
@@ -381,6 +386,7 @@ main_report(struct options *o)
 	int			 code, event, said_break = 0, fd;
 	int			 created = 0, started = 0;
 	uint64_t		 warm_next = 0;
+	int			 poll_ms = MAIN_POLL_FIRST_MS;
 	uint32_t		 warm_seen = 0;
 
 	memset(&l, 0, sizeof l);
@@ -428,7 +434,9 @@ main_report(struct options *o)
 		main_poll(&l, &seg, &m);
 		if (m.attached)
 			main_warm(&m, o->top, &warm_next, &warm_seen);
-		event = launch_poll(&l, MAIN_POLL_MS);
+		event = launch_poll(&l, poll_ms);
+		if ((poll_ms *= 2) > MAIN_POLL_MS)
+			poll_ms = MAIN_POLL_MS;
 		if (event == LAUNCH_EVENT_EXITED)
 			break;
 		if (event == LAUNCH_EVENT_STOPPED) {
