@@ -80,17 +80,16 @@ check_json "sampled: counters balance: mappings, and only libc is left" \
 # handing over to two threads; with two threads both skipping the locks the
 # live table breaks, and runs fail or hang, which the timeout turns into a
 # failure).
-bad=0
-for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
-	run_small() {
-		REPORT=$T/small.json
-		timeout 60 "$MEMTOP" --exact --report=json -o "$REPORT" \
-		    --top 0 -- "$TORTURE" -t 3 -w 1 -n 3000 >"$T/out" \
-		    2>"$T/err" || return 1
-		LINE=$(grep '^torture: ok' "$T/out") || return 1
-		ALLOCS=$(echo "$LINE" | sed -n 's/.* allocs \([0-9]*\) .*/\1/p')
-		BYTES=$(echo "$LINE" | sed -n 's/.* bytes \([0-9]*\) .*/\1/p')
-		python3 - "$REPORT" "$ALLOCS" "$BYTES" <<'EOF'
+# run_small: one short exact run; 0 when its stacks match its ledger.
+run_small() {
+	REPORT=$T/small.json
+	timeout 60 "$MEMTOP" --exact --report=json -o "$REPORT" \
+	    --top 0 -- "$TORTURE" -t 3 -w 1 -n 3000 >"$T/out" \
+	    2>"$T/err" || return 1
+	LINE=$(grep '^torture: ok' "$T/out") || return 1
+	ALLOCS=$(echo "$LINE" | sed -n 's/.* allocs \([0-9]*\) .*/\1/p')
+	BYTES=$(echo "$LINE" | sed -n 's/.* bytes \([0-9]*\) .*/\1/p')
+	python3 - "$REPORT" "$ALLOCS" "$BYTES" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
 own = [s for s in r["stacks"] if s["frames"] and s["frames"][0]["function"] == "torture_heap"]
@@ -100,7 +99,10 @@ ok = (sum(s["total_bytes"] for s in own) == int(sys.argv[3]) and
       sum(s["live_bytes"] for s in r["stacks"]) == r["final"]["allocated"])
 sys.exit(0 if ok else 1)
 EOF
-	}
+}
+
+bad=0
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
 	run_small || { bad=$((bad + 1)); cp "$REPORT" "$T/bad-$i.json" 2>/dev/null; }
 done
 is "$bad" 0 "exact, 12 short runs: the second thread's start never loses a count"
