@@ -7,20 +7,28 @@
  * nothing else: the target never waits for the front end, and the
  * aggregates do not depend on the ring.  The reader moves tail on its own
  * cache line; writers read it only when the room they last saw is used up
- * (ring_room: tail only grows, so an old value only understates the room).
+ * (ring_seen: tail only grows, so an old value only understates the room).
  */
 
 #include "config.h"
 
 #include "core.h"
 
-static uint64_t	ring_room;	/* head may go up to this: tail + cap seen */
+/*
+ * Head may go up to room: tail + cap as last seen.  On a line of its own,
+ * and stored only when it grows: the line is then read-mostly, while the
+ * ring is full too (the hooks read their flags on the lines next to it).
+ */
+static struct {
+	uint64_t	room;
+	uint8_t		pad[MEMTOP_CACHELINE - sizeof(uint64_t)];
+} ring_seen __attribute__((aligned(MEMTOP_CACHELINE)));
 
 /* Forget the room seen: the ring starts over (attach). */
 void
 ring_reset(void)
 {
-	__atomic_store_n(&ring_room, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ring_seen.room, 0, __ATOMIC_RELAXED);
 }
 
 /*
@@ -30,15 +38,17 @@ ring_reset(void)
 static uint64_t
 ring_reserve(struct memtop_ring_header *ring, uint64_t cap, int solo)
 {
-	uint64_t	head, room;
+	uint64_t	head, room, seen;
 
 	head = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
 	for (;;) {
-		room = __atomic_load_n(&ring_room, __ATOMIC_RELAXED);
-		if (head >= room) {
+		seen = __atomic_load_n(&ring_seen.room, __ATOMIC_RELAXED);
+		if (head >= seen) {
 			room = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) +
 			    cap;
-			__atomic_store_n(&ring_room, room, __ATOMIC_RELAXED);
+			if (room > seen)
+				__atomic_store_n(&ring_seen.room, room,
+				    __ATOMIC_RELAXED);
 			if (head >= room)
 				break;
 		}
