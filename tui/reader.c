@@ -266,6 +266,7 @@ reader_global(struct reader *r, struct reader_global *g)
 {
 	struct memtop_header	*h = r->hdr;
 	struct memtop_global	*gl = r->glob;
+	uint64_t		 i;
 	uint32_t		 n;
 
 	memset(g, 0, sizeof *g);
@@ -305,7 +306,10 @@ reader_global(struct reader *r, struct reader_global *g)
 	g->live_table_full = LOAD(&gl->live_table_full);
 	g->code_table_full = LOAD(&gl->code_table_full);
 	g->unwind_failures = LOAD(&gl->unwind_failures);
+	/* Drops: threads with a slot of their own count theirs there. */
 	g->ring_drops = LOAD(&r->ring->drops);
+	for (i = 0; i < r->nthreads; i++)
+		g->ring_drops += LOAD(&r->threads[i].ring_drops);
 }
 
 /* Read the control block: the break threshold and whether it fired. */

@@ -6,8 +6,10 @@
  *
  * Many writers (the target's threads), one reader (the front end).
  *  - A writer reserves position `pos` by compare-and-swap on head, only if
- *    pos - tail < capacity; otherwise it adds 1 to drops and moves on.  It
- *    never waits: a full ring loses events, never aggregates.
+ *    pos - tail < capacity; otherwise it counts a drop and moves on: in
+ *    its thread slot's ring_drops when it has a slot of its own (shm.h),
+ *    else in drops here.  The drops are the sum of the two.  It never
+ *    waits: a full ring loses events, never aggregates.
  *  - It fills record pos & (capacity - 1), then stores seq = pos + 1 with
  *    release ordering.
  *  - The reader consumes record tail while its seq == tail + 1 (acquire),
@@ -30,7 +32,8 @@ struct memtop_ring_header {
 	uint64_t	pad0[7];
 	uint64_t	tail;		/* reader: next position to consume */
 	uint64_t	pad1[7];
-	uint64_t	drops;		/* writers: events not written */
+	uint64_t	drops;		/* writers without a slot of their own:
+					   events not written */
 	uint64_t	capacity;	/* launcher: records, a power of two */
 	uint64_t	pad2[6];
 };

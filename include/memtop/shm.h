@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #define MEMTOP_SHM_MAGIC	"MEMTOP\0\1"	/* 8 bytes, no terminator */
-#define MEMTOP_SHM_ABI		1		/* bump on any layout change */
+#define MEMTOP_SHM_ABI		2		/* bump on any layout change */
 #define MEMTOP_CACHELINE	64
 
 /* Environment variables set by the launcher for the target. */
@@ -155,7 +155,8 @@ struct memtop_thread_slot {
 	uint64_t	unmap_count;
 	uint64_t	samples;	/* sampled allocations taken */
 	uint64_t	sampled_frees;	/* frees of sampled allocations */
-	uint64_t	pad[4];
+	uint64_t	ring_drops;	/* events it found no room for (event.h) */
+	uint64_t	pad[3];
 } __attribute__((aligned(MEMTOP_CACHELINE)));
 
 /*

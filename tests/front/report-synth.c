@@ -175,7 +175,7 @@ main(void)
 	FILE			*out;
 	int			 fd;
 
-	tap_plan(29);
+	tap_plan(30);
 	if (segment_create(&seg, &cfg, &cause) != 0)
 		tap_bail(cause);
 	if (reader_attach(&r, seg.base, seg.size, &cause) != 0)
@@ -223,6 +223,8 @@ main(void)
 	r.threads[1].alloc_count = 10;
 	r.threads[0].map_bytes = 4096;
 	r.threads[0].map_count = 1;
+	r.threads[1].ring_drops = 5;
+	r.ring->drops = 2;
 	r.glob->peak_bytes = 9000;
 	r.glob->peak_epoch = 5;
 	r.aggs[s1].live_bytes = 100;
@@ -254,6 +256,8 @@ main(void)
 	is_int(m.peak[MODEL_ALLOCATED], 9000, "the peak comes from the segment");
 	is_uint(m.ready, 4, "every published stack is picked up (and stack 0)");
 	is_uint(m.ev_allocs + m.ev_frees, 3, "ring events are drained");
+	is_uint(m.glob.ring_drops, 7,
+	    "event drops sum the ring's count and the thread slots'");
 	ok(m.brk.hit && m.brk.stack == s1, "the break is seen");
 	ok(model_sorted(&m, MODEL_SORT_PEAK, top, 8) == 3 && top[0]->id == s1 &&
 	    top[0]->agg.peak_bytes == 250 && top[1]->id == s2 &&

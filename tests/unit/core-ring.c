@@ -33,11 +33,29 @@ attach(uint64_t cap)
 		tap_bail("cannot attach a segment");
 }
 
-/* A writer: events numbered k, tagged with the writer. */
+/* The drops: the ring's own count and the thread slots'. */
+static uint64_t
+drops_total(void)
+{
+	uint64_t	n = core_shm.ring->drops, i;
+
+	for (i = 0; i < core_shm.nthreads; i++)
+		n += core_shm.threads[i].ring_drops;
+	return (n);
+}
+
+/*
+ * A writer: events numbered k, tagged with the writer.  Writer 1 first
+ * takes a thread slot of its own (by counting an allocation), so that its
+ * drops go to its slot, the others' to the ring.
+ */
 static void *
 writer(void *arg)
 {
 	uint64_t	w = (uint64_t)(uintptr_t)arg, k;
+
+	if (w == 1)
+		engine_on_alloc((void *)(uintptr_t)0x100000, 16, 0);
 
 	for (k = 1; k <= PER_WRITER; k++)
 		ring_write(MEMTOP_EV_ALLOC, (w << 32) | k, k, (int64_t)k, 1,
@@ -57,7 +75,7 @@ main(void)
 	int				 t, good = 1;
 	int				 joined[WRITERS] = { 0 };
 
-	tap_plan(9);
+	tap_plan(10);
 
 	attach(16);
 	ring = core_shm.ring;
@@ -128,10 +146,14 @@ main(void)
 				done = 1;
 		}
 	}
-	is_uint(read + ring->drops, WRITERS * PER_WRITER,
+	is_uint(read + drops_total(), WRITERS * PER_WRITER,
 	    "every event was read or counted as dropped");
 	ok(read > 0, "events were read (%llu) and dropped (%llu)",
-	    (unsigned long long)read, (unsigned long long)ring->drops);
+	    (unsigned long long)read, (unsigned long long)drops_total());
+	ok(ring->drops > 0 && drops_total() > ring->drops,
+	    "drops are counted in the ring (%llu) and in a thread's own slot "
+	    "(%llu)", (unsigned long long)ring->drops,
+	    (unsigned long long)(drops_total() - ring->drops));
 	is_uint(bad, 0, "every record read was whole");
 	is_uint(order, 0, "each writer's events came in its order");
 	is_uint(ring->head, read, "head counts the records written");
