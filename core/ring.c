@@ -4,10 +4,11 @@
  * Many threads write, the front end reads.  A writer reserves a position by
  * compare-and-swap on head (a plain store in solo mode, see core.h), only
  * while the ring has room; a full ring costs one addition to a drop count
- * (the thread slot's own, when it has one) and nothing else: the target never waits for the front end, and the
- * aggregates do not depend on the ring.  The reader moves tail on its own
- * cache line; writers read it only when the room they last saw is used up
- * (ring_seen: tail only grows, so an old value only understates the room).
+ * (the thread slot's own, when it has one) and nothing else: the target
+ * never waits for the front end, and the aggregates do not depend on the
+ * ring.  The reader moves tail on its own cache line; writers read it only
+ * when the room they last saw is used up (ring_seen: tail only grows, so
+ * an old value only understates the room).
  */
 
 #include "config.h"
@@ -61,7 +62,7 @@ ring_reserve(struct memtop_ring_header *ring, uint64_t cap, int solo)
 		    1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			return (head);
 	}
-	/* The drop: in the thread's own slot, on no line another thread writes. */
+	/* The drop: in the thread's own slot, a line no other thread writes. */
 	if (core_tls.slot != NULL)
 		CORE_OWN_ADD(core_tls.slot->ring_drops, 1);
 	else if (solo)

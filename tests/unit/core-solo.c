@@ -27,7 +27,7 @@
 static uint64_t	shared_value;		/* written only inside sections */
 static int	in_section;		/* the main thread holds one */
 static int	turn;			/* ping-pong: whose turn */
-static int	pong_refused;		/* sections refused to the other thread */
+static int	pong_refused;		/* refused to the other thread */
 
 /* Monotonic time in milliseconds. */
 static double
