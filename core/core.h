@@ -234,6 +234,22 @@ int	 core_solo_claim(void);
 void	 core_solo_init(void);
 
 /*
+ * Mark a section of solo id and check that it owns: nonzero when it does
+ * (the section is open), zero when not (the mark is taken back).
+ */
+static inline int
+core_solo_enter(uint32_t id)
+{
+	__atomic_store_n(&core_solo_flags[id].busy, 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (__builtin_expect(__atomic_load_n(&core_solo_owner,
+	    __ATOMIC_RELAXED) == id, 1))
+		return (1);
+	__atomic_store_n(&core_solo_flags[id].busy, 0, __ATOMIC_RELEASE);
+	return (0);
+}
+
+/*
  * Start a solo section: nonzero when the caller may update shared state
  * with plain loads and stores until core_solo_end; zero when it must use
  * atomics and locks (and call no core_solo_end), which is only ever the
@@ -245,14 +261,8 @@ core_solo_begin(void)
 	uint32_t	id = core_tls.solo;
 
 	if (__builtin_expect(id != 0, 1)) {
-		__atomic_store_n(&core_solo_flags[id].busy, 1,
-		    __ATOMIC_RELAXED);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		if (__builtin_expect(__atomic_load_n(&core_solo_owner,
-		    __ATOMIC_RELAXED) == id, 1))
+		if (__builtin_expect(core_solo_enter(id), 1))
 			return (1);
-		__atomic_store_n(&core_solo_flags[id].busy, 0,
-		    __ATOMIC_RELEASE);
 	} else if (__atomic_load_n(&core_solo_owner, __ATOMIC_RELAXED) ==
 	    CORE_SOLO_MULTI)
 		return (0);	/* over for good: no call */

@@ -302,13 +302,8 @@ core_solo_claim(void)
 		if (id == CORE_SOLO_MULTI)
 			return (0);
 		/* The owner now, unless another thread took over since. */
-		__atomic_store_n(&core_solo_flags[id].busy, 1,
-		    __ATOMIC_RELAXED);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&core_solo_owner, __ATOMIC_RELAXED) == id)
+		if (core_solo_enter(id))
 			return (1);
-		__atomic_store_n(&core_solo_flags[id].busy, 0,
-		    __ATOMIC_RELEASE);
 	}
 }
 
