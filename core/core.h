@@ -161,6 +161,15 @@ extern int core_exact;
 extern int core_glibc_malloc;
 extern size_t (*core_real_usable)(void *);
 
+/*
+ * The real malloc and free, for the hooks' fast paths (hooks.c): set with
+ * core_glibc_malloc, and cleared with it, so that one load both finds the
+ * function and says the fast path is on.  core_fast_free stays NULL in
+ * exact mode, where every free looks in the live table.
+ */
+extern void *(*core_fast_malloc)(size_t);
+extern void (*core_fast_free)(void *);
+
 static inline size_t
 core_glibc_usable(const void *p)
 {
@@ -373,6 +382,14 @@ static inline uint64_t
 live_bucket(uint64_t addr)
 {
 	return (((addr >> 4) ^ (addr >> 20)) & (LIVE_FILTER_SIZE - 1));
+}
+
+/* live_maybe, when the filter is known to be there (sampled mode). */
+static inline int
+live_filter_hit(uint64_t addr)
+{
+	return (__atomic_load_n(&live_filter[live_bucket(addr)],
+	    __ATOMIC_RELAXED) != 0);
 }
 
 /* Nonzero when addr may be in the live table (always, without a filter). */

@@ -61,6 +61,9 @@ static void	*(*real_mremap)(void *, size_t, size_t, int, ...);
 static int	 hooks_state;
 static size_t	 hooks_page = 4096;
 
+/* glibc's chunk header flag of a block mmapped on its own. */
+#define HOOKS_CHUNK_MMAPPED	((size_t)2)
+
 /* The bootstrap pool: what dlsym allocates before malloc is known. */
 #define HOOKS_POOL_SIZE	(64 * 1024)
 static char	 hooks_pool[HOOKS_POOL_SIZE] __attribute__((aligned(64)));
@@ -86,6 +89,9 @@ hooks_pool_alloc(size_t n)
 	if (off + need > HOOKS_POOL_SIZE)
 		goto full;
 	*(size_t *)(hooks_pool + off) = n;
+	/* Where a glibc chunk keeps its size: IS_MMAPPED sends free's fast
+	 * path to hooks_free_slow, which knows the pool. */
+	*(size_t *)(hooks_pool + off + 8) = HOOKS_CHUNK_MMAPPED;
 	return (hooks_pool + off + 16);
 
 full:
@@ -161,8 +167,12 @@ hooks_init(void)
 	    real_mremap == NULL || core_real_usable == NULL)
 		core_write_stderr("memtop: allocator functions not found, "
 		    "not tracking\n");
-	else if (shm_attach_env() == 0 && glibc && core_active)
+	else if (shm_attach_env() == 0 && glibc && core_active) {
 		core_glibc_malloc = 1;	/* the fast paths are on */
+		core_fast_malloc = real_malloc;
+		if (live_filter != NULL)
+			core_fast_free = real_free;
+	}
 	CORE_ENGINE_LEAVE(&core_tls);
 }
 
@@ -250,8 +260,11 @@ hooks_internal_free(void *p)
  * fast path saves no register and makes no call but the real one (free's
  * is a tail jump): everything else is in the out-of-line functions below,
  * reached by tail calls, which also keeps the tracker to one frame when a
- * sample is unwound.  The fast path is on while core_glibc_malloc is set:
- * tracking, with glibc's allocator behind.
+ * sample is unwound.  The fast path is on while core_fast_malloc (and
+ * core_fast_free, sampled mode only) is set: tracking, with glibc's
+ * allocator behind.  A block mmapped on its own (IS_MMAPPED in its chunk
+ * header) leaves the fast path, so that its size there is one mask:
+ * (header - 8) & ~7, the usable size of any other chunk.
  */
 
 /* malloc passing through, or with an allocator other than glibc's. */
@@ -275,6 +288,15 @@ hooks_malloc_other(size_t n)
 	t->guard--;
 	if (p != NULL)
 		engine_alloc_fast(p, core_real_usable(p), 0);
+	return (p);
+}
+
+/* A block that glibc mmapped on its own, from malloc's fast path. */
+static __attribute__((noinline)) void *
+hooks_alloc_mmapped(void *p)
+{
+	if (core_active)
+		engine_alloc_fast(p, core_glibc_usable(p), 0);
 	return (p);
 }
 
@@ -310,35 +332,41 @@ malloc(size_t n)
 {
 	struct core_thread		*t = &core_tls;
 	struct memtop_thread_slot	*slot;
+	void				*(*fast)(size_t) = core_fast_malloc;
 	void				*p;
 	size_t				 size;
 	int64_t				 d;
 
-	if (__builtin_expect(t->guard != 0 || !core_glibc_malloc, 0))
+	if (__builtin_expect(t->guard != 0 || fast == NULL, 0))
 		return (hooks_malloc_other(n));
 	/* glibc's allocator never calls back through the PLT: no guard. */
-	if ((p = real_malloc(n)) == NULL)
+	if ((p = fast(n)) == NULL)
 		return (NULL);
-	size = core_glibc_usable(p);
+	size = ((const size_t *)p)[-1];
+	if (__builtin_expect((size & HOOKS_CHUNK_MMAPPED) != 0, 0))
+		return (hooks_alloc_mmapped(p));
+	size = (size - 8) & ~(size_t)7;
 	if (__builtin_expect((t->countdown -= (int64_t)size) <= 0, 0))
 		return (hooks_alloc_slow(p, size));
 	slot = t->slot;		/* countdown > 0: the thread owns a slot */
 	CORE_OWN_ADD(slot->alloc_bytes, size);
 	CORE_OWN_ADD(slot->alloc_count, 1);
+	/* flush_limit is below MEMTOP_FLUSH_BYTES (sample.c). */
 	d = (t->delta += (int64_t)size);
-	if (__builtin_expect(d >= MEMTOP_FLUSH_BYTES ||
-	    d > __atomic_load_n(&core_shm.glob->flush_limit, __ATOMIC_RELAXED),
-	    0))
+	if (__builtin_expect(d > __atomic_load_n(&core_shm.glob->flush_limit,
+	    __ATOMIC_RELAXED), 0))
 		return (hooks_alloc_flush(p, size));
 	return (p);
 }
 
-/* free passing through, or with an allocator other than glibc's. */
+/* free passing through, in exact mode, or with another allocator. */
 static __attribute__((noinline)) void
 hooks_free_other(void *p)
 {
 	struct core_thread	*t = &core_tls;
 
+	if (hooks_in_pool(p))
+		return;
 	if (hooks_bypass(t)) {
 		hooks_internal_free(p);
 		if (real_free != NULL)
@@ -346,7 +374,12 @@ hooks_free_other(void *p)
 		return;
 	}
 	if (core_glibc_malloc) {
-		free(p);
+		/* Exact mode looks every free up: overlap that with the
+		 * header. */
+		if (live_filter == NULL)
+			live_prefetch((uint64_t)(uintptr_t)p);
+		engine_free_fast(p, core_glibc_usable(p));
+		real_free(p);
 		return;
 	}
 	engine_free_fast(p, core_real_usable(p));
@@ -355,12 +388,17 @@ hooks_free_other(void *p)
 	t->guard--;
 }
 
-/* A free the engine must look at: no slot, or maybe sampled. */
+/*
+ * A free the engine must look at: no slot, maybe sampled, a block mmapped
+ * on its own, or one from the bootstrap pool.
+ */
 static __attribute__((noinline)) void
-hooks_free_slow(void *p, size_t size)
+hooks_free_slow(void *p)
 {
+	if (hooks_in_pool(p))
+		return;
 	if (core_active)
-		engine_free_slow(p, size);
+		engine_free_slow(p, core_glibc_usable(p));
 	real_free(p);
 }
 
@@ -378,24 +416,23 @@ free(void *p)
 {
 	struct core_thread		*t = &core_tls;
 	struct memtop_thread_slot	*slot;
+	void				(*fast)(void *) = core_fast_free;
 	size_t				 size;
 
-	if (p == NULL || hooks_in_pool(p))
+	if (p == NULL)
 		return;
-	if (__builtin_expect(t->guard != 0 || !core_glibc_malloc, 0)) {
+	if (__builtin_expect(t->guard != 0 || fast == NULL, 0)) {
 		hooks_free_other(p);
 		return;
 	}
-	/* Exact mode looks every free up: overlap that with the header. */
-	if (__builtin_expect(live_filter == NULL, 0))
-		live_prefetch((uint64_t)(uintptr_t)p);
-	size = core_glibc_usable(p);
+	size = ((const size_t *)p)[-1];
 	slot = t->slot;
-	if (__builtin_expect(slot == NULL ||
-	    live_maybe((uint64_t)(uintptr_t)p), 0)) {
-		hooks_free_slow(p, size);
+	if (__builtin_expect((size & HOOKS_CHUNK_MMAPPED) != 0 ||
+	    slot == NULL || live_filter_hit((uint64_t)(uintptr_t)p), 0)) {
+		hooks_free_slow(p);
 		return;
 	}
+	size = (size - 8) & ~(size_t)7;
 	/* Counted before the block goes: its address may be reused at once. */
 	CORE_OWN_ADD(slot->free_bytes, size);
 	CORE_OWN_ADD(slot->free_count, 1);
@@ -404,7 +441,7 @@ free(void *p)
 		hooks_free_flush(p);
 		return;
 	}
-	real_free(p);
+	fast(p);
 }
 
 HOOK void *

@@ -40,6 +40,8 @@
 __thread struct core_thread core_tls __attribute__((tls_model("initial-exec")));
 
 int		  core_glibc_malloc;
+void		*(*core_fast_malloc)(size_t);
+void		 (*core_fast_free)(void *);
 size_t		(*core_real_usable)(void *) = malloc_usable_size;
 
 static uint32_t	sample_slot_hint;	/* where slot searches start */
@@ -233,6 +235,9 @@ sample_set_limit(int64_t live)
 		room = (int64_t)brk - live;
 	if (room < 0)
 		room = 0;
+	/* Below MEMTOP_FLUSH_BYTES: the hooks then make one comparison. */
+	if (room > MEMTOP_FLUSH_BYTES - 1)
+		room = MEMTOP_FLUSH_BYTES - 1;
 	__atomic_store_n(&glob->flush_limit, room, __ATOMIC_RELAXED);
 	/* The front end armed a break meanwhile: make the next one flush. */
 	if (__atomic_load_n(&ctl->break_seq, __ATOMIC_ACQUIRE) != seq)

@@ -179,8 +179,9 @@ struct memtop_global {
 	int64_t		peak_bytes;	/* highest flushed_live seen */
 	uint64_t	peak_ns;	/* when peak_bytes was set */
 	uint64_t	peak_epoch;	/* +1 each time peak_bytes rises */
-	int64_t		flush_limit;	/* see above; anyone may store 0 to
-					   force the next flush */
+	int64_t		flush_limit;	/* see above, at most
+					   MEMTOP_FLUSH_BYTES - 1; anyone may
+					   store 0 to force the next flush */
 	uint64_t	pad0[3];
 
 	/* Allocation cursors for the append-only sections (slow path). */
