@@ -8,10 +8,15 @@ is what the user waits for; CPU time (user + system of every process the run
 started, tools included) is what the machine pays.
 
     tests/bench/bench.py --build BUILD_DIR [--rounds N] [--only NAME,...]
-                         [--tools memtop,exact,heaptrack] [--markdown FILE]
+                         [--tools count,memtop,exact,heaptrack]
+                         [--markdown FILE]
 
 A tool named memtop@SIZE (memtop@64K, say) is the default mode with that
-sampling mean, for choosing the default.
+sampling mean, for choosing the default.  "forward" and "count" are the
+yardsticks of tests/bench/floor.c (built by `make bench`): an LD_PRELOAD
+whose malloc and free only call the real ones, and one that also counts
+each thread's bytes from the chunk header, the least any tracker that
+knows the bytes in use does.
 
 `make bench` runs it from the build directory.  Nothing here asserts a time:
 the machine may be shared and noisy.  Targets are printed beside the ratios.
@@ -95,12 +100,20 @@ def tools(build, names, tmp):
         "exact": [memtop, "--exact", "--report", "-o", os.devnull, "--"],
         "heaptrack": ["heaptrack", "-o", os.path.join(tmp, "ht")],
     }
+    for n in ("forward", "count"):
+        so = os.path.join(build, "tests", "bench", "floor-%s.so" % n)
+        if os.access(so, os.R_OK):
+            known[n] = ["env", "LD_PRELOAD=" + so]
     out = []
     for n in names:
         if n.startswith("memtop@"):
             # memtop@SIZE: the default mode with another sampling mean.
             known[n] = [memtop, "--sample-bytes", n[7:], "--report", "-o",
                         os.devnull, "--"]
+        if n in ("forward", "count") and n not in known:
+            print("bench: tests/bench/floor-%s.so not built (make bench "
+                  "builds it), column left out" % n, file=sys.stderr)
+            continue
         if n not in known:
             sys.exit("bench: unknown tool %s" % n)
         if n == "heaptrack" and not shutil.which("heaptrack"):
@@ -131,7 +144,7 @@ def main():
     ap.add_argument("--build", default=".")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--only", default="")
-    ap.add_argument("--tools", default="memtop,exact,heaptrack")
+    ap.add_argument("--tools", default="count,memtop,exact,heaptrack")
     ap.add_argument("--python", default=SYS_PYTHON)
     ap.add_argument("--markdown")
     args = ap.parse_args()
