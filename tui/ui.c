@@ -857,8 +857,13 @@ ui_target_event(struct ui *ui, int event)
 			    launch_exit_code(l));
 		ui_message(ui, 0, "the target %s; q quits", buf);
 		ui->message_ns = 0;
+		/*
+		 * l->forwarded: a SIGTERM or SIGHUP forwarded in the same
+		 * launch_poll that found the target dead of it (the exit
+		 * took the place of LAUNCH_EVENT_SIGNAL).
+		 */
 		if (ui->opts->exit_with_target || ui_run.quit_on_exit ||
-		    ui_run.kill_ns != 0)
+		    ui_run.kill_ns != 0 || l->forwarded != 0)
 			ui->dirty |= UI_QUIT;
 		ui->dirty |= UI_DRAW_ALL;
 		break;
