@@ -424,6 +424,8 @@ void	 engine_flush_free(void);
  */
 #define CORE_OWN_ADD(field, v)	((field) += (v))
 
+static inline void	live_prefetch(uint64_t);
+
 /* Count an allocation; see engine_on_alloc. */
 static inline void
 engine_alloc_fast(void *p, size_t size, uint32_t live_flags)
@@ -437,8 +439,10 @@ engine_alloc_fast(void *p, size_t size, uint32_t live_flags)
 			/*
 			 * Sampled for sure.  Unwind here, in the hook's own
 			 * frame: every frame of the tracker's unwound costs
-			 * as much as one of the program's.
+			 * as much as one of the program's.  The live
+			 * table's slot comes in meanwhile.
 			 */
+			live_prefetch((uint64_t)(uintptr_t)p);
 			CORE_ENGINE_ENTER(t);
 			engine_alloc_unwound(p, size, live_flags,
 			    unw_backtrace((void **)t->scratch,

@@ -309,6 +309,8 @@ hooks_alloc_slow(void *p, size_t size)
 	if (!core_active)
 		return (p);
 	if (t->state == CORE_THREAD_OWN && t->scratch != NULL) {
+		/* The live table's slot comes in while unwinding. */
+		live_prefetch((uint64_t)(uintptr_t)p);
 		CORE_ENGINE_ENTER(t);
 		engine_alloc_unwound(p, size, 0, unw_backtrace(
 		    (void **)t->scratch, (int)t->scratch_ips));

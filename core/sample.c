@@ -452,7 +452,7 @@ sample_alloc_slow(struct core_thread *t, void *p, size_t size, int is_map,
 	}
 
 	sample_slot_add(t, &slot->samples, 1);
-	if (!is_map)
+	if (!is_map && unwound == SAMPLE_NOT_UNWOUND)
 		live_prefetch((uint64_t)(uintptr_t)p);	/* while unwinding */
 	if (unwound != SAMPLE_NOT_UNWOUND)
 		out->stack = stacks_unwound(unwound, is_map);
