@@ -89,8 +89,10 @@ hooks_pool_alloc(size_t n)
 	if (off + need > HOOKS_POOL_SIZE)
 		goto full;
 	*(size_t *)(hooks_pool + off) = n;
-	/* Where a glibc chunk keeps its size: IS_MMAPPED sends free's fast
-	 * path to hooks_free_slow, which knows the pool. */
+	/*
+	 * Where a glibc chunk keeps its size: IS_MMAPPED sends free's fast
+	 * path to hooks_free_slow, which knows the pool.
+	 */
 	*(size_t *)(hooks_pool + off + 8) = HOOKS_CHUNK_MMAPPED;
 	return (hooks_pool + off + 16);
 
@@ -376,8 +378,7 @@ hooks_free_other(void *p)
 		return;
 	}
 	if (core_glibc_malloc) {
-		/* Exact mode looks every free up: overlap that with the
-		 * header. */
+		/* Exact mode looks every free up: overlap it with the header. */
 		if (live_filter == NULL)
 			live_prefetch((uint64_t)(uintptr_t)p);
 		engine_free_fast(p, core_glibc_usable(p));
