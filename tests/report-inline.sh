@@ -4,7 +4,7 @@
 
 . "$top_srcdir/tests/lib/tap.sh"
 
-plan 4
+plan 5
 
 REPORT=$T/r.json
 EXPECT=$T/expect
@@ -17,5 +17,7 @@ check_json "inner, middle, outer, main: names, lines, inlined marks" \
 check_json "the three share one address, and the bytes are exact" \
     "len(set(f['address'] for f in site('inner_alloc', file='known-inline.c')['frames'][:3])) == 1" \
     "site('inner_alloc', file='known-inline.c')['total_bytes'] == e['bytes']"
+check_json "a function of the program's own called start_thread keeps its file and line" \
+    "site('start_thread', file='known-inline.c')['frames'][0]['line'] == e['start']"
 
 tap_done

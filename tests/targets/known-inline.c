@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static int	line_inner, line_middle, line_outer, line_main;
+static int	line_inner, line_middle, line_outer, line_main, line_start;
 
 static inline __attribute__((always_inline)) void *
 inner_alloc(size_t n)
@@ -44,6 +44,16 @@ outer_site(size_t n)
 	return (middle_alloc(n));
 }
 
+/* The program's own function with the name of a C library start routine. */
+void	*start_thread(size_t);
+
+__attribute__((noinline, noclone)) void *
+start_thread(size_t n)
+{
+	line_start = __LINE__ + 1;
+	return (malloc(n));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -53,9 +63,11 @@ main(int argc, char **argv)
 
 	line_main = __LINE__ + 1;
 	p = outer_site(123456);
+	free(start_thread(4321));
 	n = snprintf(buf, sizeof buf, "{\"inner\": %d, \"middle\": %d, "
-	    "\"outer\": %d, \"main\": %d, \"bytes\": %zu}\n", line_inner,
-	    line_middle, line_outer, line_main, malloc_usable_size(p));
+	    "\"outer\": %d, \"main\": %d, \"bytes\": %zu, "
+	    "\"start\": %d}\n", line_inner, line_middle, line_outer,
+	    line_main, malloc_usable_size(p), line_start);
 	free(p);
 	if (argc > 1) {
 		fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
