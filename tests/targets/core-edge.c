@@ -225,14 +225,29 @@ edge_dtor(void)
 }
 
 static volatile sig_atomic_t	ticks;
+static volatile sig_atomic_t	in_malloc;	/* the loop is in malloc/free */
 
-/* A signal handler that allocates (outside POSIX, must not deadlock). */
+/*
+ * A signal handler that allocates (outside POSIX; with memtop it must not
+ * deadlock, even when it interrupts memtop's own work).  It maps and
+ * unmaps a page at every tick, which memtop tracks wherever the signal
+ * lands; it calls malloc only when the loop is not inside malloc or free
+ * itself, since glibc's allocator interrupted halfway and entered again
+ * corrupts its own lists (a crash of the program with or without memtop).
+ */
 static void
 edge_handler(int sig)
 {
-	void	*volatile p = malloc(64 + (size_t)(ticks % 200));
+	void	*volatile p;
 
-	free(p);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	if (!in_malloc) {
+		p = malloc(64 + (size_t)(ticks % 200));
+		free(p);
+	}
 	ticks++;
 }
 
@@ -254,8 +269,10 @@ edge_signals(void)
 	it.it_value.tv_usec = 50;
 	setitimer(ITIMER_REAL, &it, NULL);
 	for (i = 0; i < 300000 || ticks < 100; i++) {
+		in_malloc = 1;
 		p = malloc((size_t)(i % 3000));
 		free(p);
+		in_malloc = 0;
 		if (i % 1000 == 0) {
 			p = mmap(NULL, 8192, PROT_READ|PROT_WRITE,
 			    MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
