@@ -205,8 +205,11 @@ def report(results, tnames, rounds):
             cells.append("%.2fx" % walls[t])
             cells.append("%.2fx" % cpus[t])
         ok = walls.get("memtop")
-        cells.append("%.2fx: %s" % (target, "met" if ok is not None and
-                                    ok <= target else "NOT met"))
+        if ok is None:
+            cells.append("%.2fx: n/a" % target)
+        else:
+            cells.append("%.2fx: %s" % (target,
+                                        "met" if ok <= target else "NOT met"))
         if "exact" in walls and "heaptrack" in walls:
             half = 1 + (walls["heaptrack"] - 1) / 2
             cells.append("%.2fx vs %.2fx: %s" % (
