@@ -396,10 +396,7 @@ live_filter_hit(uint64_t addr)
 static inline int
 live_maybe(uint64_t addr)
 {
-	if (live_filter == NULL)
-		return (1);
-	return (__atomic_load_n(&live_filter[live_bucket(addr)],
-	    __ATOMIC_RELAXED) != 0);
+	return (live_filter == NULL || live_filter_hit(addr));
 }
 
 /*
