@@ -125,7 +125,11 @@ struct core_thread {
 	uint64_t			*scratch;	/* unwind buffers, private */
 	size_t				 scratch_len;	/* uint64_t entries */
 	uint32_t			 scratch_ips;	/* of them for the ips */
-	uint32_t			 pad2;
+	uint32_t			 last_n;	/* the last stack interned: */
+	uint32_t			 last_id;	/* its frames follow the */
+	uint32_t			 last_gen;	/* merged ones in scratch */
+	uint16_t			 last_flags;	/* (stacks.c) */
+	uint16_t			 pad2;
 };
 extern __thread struct core_thread core_tls
     __attribute__((tls_model("initial-exec")));

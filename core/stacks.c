@@ -35,6 +35,7 @@
 #define STACKS_READY_SPINS	(1 << 20)
 
 static uint32_t		stacks_max;	/* header.max_frames */
+static uint32_t		stacks_gen;	/* +1 at each attach: a new table */
 static uintptr_t	stacks_own_lo;	/* libmemtop.so's mapped range */
 static uintptr_t	stacks_own_hi;
 
@@ -113,6 +114,8 @@ stacks_init(void)
 	void	*ips[8];
 
 	stacks_max = core_shm.hdr->max_frames;
+	/* What threads remember of the last table is no longer valid. */
+	__atomic_add_fetch(&stacks_gen, 1, __ATOMIC_RELAXED);
 	stacks_own_lo = stacks_own_hi = 0;
 	dl_iterate_phdr(stacks_find_own, (void *)(uintptr_t)stacks_init);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
@@ -277,19 +280,53 @@ stacks_scratch(struct core_thread *t, size_t len)
 	if (t->scratch != NULL)
 		core_private_unmap(t->scratch, t->scratch_len * sizeof(uint64_t));
 	bytes = (len * sizeof(uint64_t) + 4095) & ~(size_t)4095;
+	t->last_id = 0;		/* the last stack went with the old buffer */
 	t->scratch = core_private_map(bytes);
 	t->scratch_len = t->scratch != NULL ? bytes / sizeof(uint64_t) : 0;
 	return (t->scratch);
 }
 
 /*
- * Merge and intern a stack of n return addresses already unwound into the
- * thread's scratch buffer (t->scratch_ips entries; the merged frames go
- * after them).  n <= 0: unwinding failed.
+ * Intern the merged frames of a sample.  A thread with a scratch buffer
+ * keeps the last stack it interned after the merged frames (the buffer's
+ * third part, `last`): a loop allocating from one place gives the same
+ * frames sample after sample, and comparing them with the last ones costs
+ * less than hashing them and comparing them with the table's.
+ */
+static uint32_t
+stacks_intern_last(const uint64_t *out, size_t m, uint16_t flags,
+    uint64_t *last)
+{
+	struct core_thread	*t = &core_tls;
+	uint32_t		 id, gen = __atomic_load_n(&stacks_gen,
+				     __ATOMIC_RELAXED);
+
+	if (last == NULL)
+		return (stacks_intern(out, m, flags));
+	if (t->last_id != 0 && t->last_gen == gen && t->last_n == m &&
+	    t->last_flags == flags &&
+	    memcmp(out, last, m * sizeof *out) == 0)
+		return (t->last_id);
+	id = stacks_intern(out, m, flags);
+	if (id != 0) {
+		memcpy(last, out, m * sizeof *out);
+		t->last_n = (uint32_t)m;
+		t->last_flags = flags;
+		t->last_gen = gen;
+	}
+	t->last_id = id;
+	return (id);
+}
+
+/*
+ * Merge and intern a stack of n return addresses already unwound into ips
+ * (cap entries).  The merged frames go to out (max entries), and last is
+ * the thread's memory of its last stack, or NULL.  n <= 0: unwinding
+ * failed.
  */
 static uint32_t
 stacks_finish(uint64_t *ips, int n, size_t cap, uint64_t *out, size_t max,
-    int is_mmap)
+    int is_mmap, uint64_t *last)
 {
 	size_t		skip, nips, m;
 	uint16_t	flags = 0;
@@ -313,7 +350,7 @@ stacks_finish(uint64_t *ips, int n, size_t cap, uint64_t *out, size_t max,
 		__atomic_add_fetch(&core_shm.glob->frames_truncated, 1,
 		    __ATOMIC_RELAXED);
 	}
-	return (stacks_intern(out, m, flags));
+	return (stacks_intern_last(out, m, flags, last));
 
 fail:
 	__atomic_add_fetch(&core_shm.glob->unwind_failures, 1,
@@ -334,15 +371,16 @@ stacks_capture(int is_mmap)
 	struct core_thread	*t = &core_tls;
 	uint64_t		 small_ips[STACKS_SMALL + STACKS_SLACK];
 	uint64_t		 small_out[STACKS_SMALL];
-	uint64_t		*ips, *out, *scratch;
+	uint64_t		*ips, *out, *scratch, *last = NULL;
 	size_t			 max = stacks_max, cap;
 
 	cap = max + STACKS_SLACK;
 	if (t->slot != NULL &&
-	    (scratch = stacks_scratch(t, cap + max)) != NULL) {
+	    (scratch = stacks_scratch(t, cap + 2 * max)) != NULL) {
 		t->scratch_ips = (uint32_t)cap;
 		ips = scratch;
 		out = scratch + cap;
+		last = out + max;
 	} else {
 		/* Threads past their exit handlers keep no scratch. */
 		if (max > STACKS_SMALL)
@@ -352,7 +390,7 @@ stacks_capture(int is_mmap)
 		out = small_out;
 	}
 	return (stacks_finish(ips, unw_backtrace((void **)ips, (int)cap), cap,
-	    out, max, is_mmap));
+	    out, max, is_mmap, last));
 }
 
 /* The stack the hook unwound into the thread's scratch buffer (n ips). */
@@ -360,7 +398,9 @@ uint32_t
 stacks_unwound(int n, int is_mmap)
 {
 	struct core_thread	*t = &core_tls;
+	uint64_t		*out = t->scratch + t->scratch_ips;
 
-	return (stacks_finish(t->scratch, n, t->scratch_ips,
-	    t->scratch + t->scratch_ips, stacks_max, is_mmap));
+	return (stacks_finish(t->scratch, n, t->scratch_ips, out, stacks_max,
+	    is_mmap, t->scratch_len >= t->scratch_ips + 2 * (size_t)stacks_max ?
+	    out + stacks_max : NULL));
 }

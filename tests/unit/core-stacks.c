@@ -3,7 +3,8 @@
  * stack, also when threads race to add the same stacks; a full table or
  * frame space charges stack 0 and counts it; deep stacks keep their
  * innermost max_frames frames and are marked; the tracker's own frames
- * are dropped from the top of a captured stack.
+ * are dropped from the top of a captured stack; a thread's memory of its
+ * last stack gives the right id, and is forgotten with the table.
  */
 
 #include "config.h"
@@ -271,12 +272,88 @@ test_capture(void)
 	    tids[2] == tids[3], "threads at the same place share a stack");
 }
 
+/* Nonzero when stack id holds a frame inside here(). */
+static int
+holds_here(uint32_t id)
+{
+	const struct memtop_stack	*st = &core_shm.stacks[id];
+	const uint64_t			*f = &core_shm.frames[st->frame_idx];
+	uint32_t			 i;
+
+	if (id == 0 || !(st->flags & MEMTOP_STACK_READY))
+		return (0);
+	for (i = 0; i < st->nframes; i++) {
+		if (f[i] >= (uintptr_t)here && f[i] < (uintptr_t)here + 256)
+			return (1);
+	}
+	return (0);
+}
+
+/* deep(3), for the table of captures below. */
+static uint32_t
+deep3(void)
+{
+	return (deep(3));
+}
+
+/*
+ * A fresh segment, where the first ids are other stacks: 8 of them the
+ * first time, 12 the next, so that no stack has the same id in both.
+ */
+static uint32_t
+new_table(void)
+{
+	static int		 tables;
+	struct segment_sizes	 z = segment_defaults();
+	uint64_t		 f[16];
+	int			 i;
+
+	attach(&z);
+	core_tls.slot = &core_shm.threads[1];	/* capture into scratch */
+	for (i = 1; i <= 8 + 4 * tables; i++)
+		stacks_intern(f, make_stack(f, i), 0);
+	tables++;
+	return (0);
+}
+
+static uint32_t (*volatile test_ops[])(void) = { here, deep3, new_table };
+
+/*
+ * Run test_ops[what[i]] for each i: every capture is made through one call
+ * instruction, so that the same function gives the same stack.
+ */
+static __attribute__((noipa)) void
+run_ops(const int *what, uint32_t *got, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		got[i] = test_ops[what[i]]();
+}
+
+/* A thread with a slot remembers its last stack (stacks.c). */
+static void
+test_last(void)
+{
+	static const int	 what[] = { 2, 0, 0, 1, 0, 2, 0 };
+	uint32_t		 got[7];
+
+	run_ops(what, got, 7);
+	ok(got[1] != 0 && got[2] == got[1] && got[3] != 0 &&
+	    got[3] != got[1] && got[4] == got[1],
+	    "the same stack twice, another, the first again: their ids");
+	ok(holds_here(got[6]) && got[6] != got[1],
+	    "after a new table, that stack gets an id of the new table");
+	core_tls.slot = NULL;
+}
+
 int
 main(void)
 {
-	tap_plan(17);
+	tap_plan(19);
 	test_intern();
 	test_full();
 	test_capture();
+	test_last();
 	return (tap_done());
 }
