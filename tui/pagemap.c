@@ -849,6 +849,31 @@ pagemap_round(double v)
 	return (v <= 0 ? 0 : (int64_t)llround(v));
 }
 
+/*
+ * Round an accumulator's live bytes and its resident, swapped and
+ * untouched parts so that the parts add up to the whole (rounded one by
+ * one, weighted estimates can miss it by a byte or two).  Returns the
+ * whole.
+ */
+static int64_t
+pagemap_split(const struct pagemap_acc *a, int64_t *res, int64_t *swp,
+    int64_t *unt)
+{
+	int64_t	whole = pagemap_round(a->live);
+	int64_t	rs = pagemap_round(a->res + a->swp);
+
+	*res = pagemap_round(a->res);
+	if (*res > whole)
+		*res = whole;
+	if (rs > whole)
+		rs = whole;
+	if (rs < *res)
+		rs = *res;
+	*swp = rs - *res;
+	*unt = whole - rs;
+	return (whole);
+}
+
 /* A pass is complete: give its numbers to the model. */
 static void
 pagemap_publish(struct pagemap *pm, uint64_t now)
@@ -864,9 +889,8 @@ pagemap_publish(struct pagemap *pm, uint64_t now)
 		if ((st = m->stacks[id]) == NULL)
 			continue;
 		a = id < pm->nacc ? &pm->acc[id] : &zero;
-		st->resident = pagemap_round(a->res);
-		st->swapped = pagemap_round(a->swp);
-		st->untouched = pagemap_round(a->unt);
+		pagemap_split(a, &st->resident, &st->swapped,
+		    &st->untouched);
 		if (st->resident > st->resident_max)
 			st->resident_max = st->resident;
 		if (st->swapped > st->swapped_max)
@@ -883,10 +907,8 @@ pagemap_publish(struct pagemap *pm, uint64_t now)
 	p->calls = pm->calls;
 	p->allocations = pm->allocs;
 	p->skipped = pm->skipped;
-	p->live = pagemap_round(pm->total.live);
-	p->resident = pagemap_round(pm->total.res);
-	p->swapped = pagemap_round(pm->total.swp);
-	p->untouched = pagemap_round(pm->total.unt);
+	p->live = pagemap_split(&pm->total, &p->resident, &p->swapped,
+	    &p->untouched);
 	if (m->status.valid) {
 		p->rss_anon = (int64_t)m->status.rss_anon;
 		p->rss_file = (int64_t)m->status.rss_file;
