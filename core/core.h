@@ -362,6 +362,8 @@ struct live_priv {
 };
 extern struct live_priv	*live_priv;	/* one per shard used */
 extern uint64_t		 live_nshards;	/* shards used */
+extern uint64_t		 live_ngroups;	/* of LIVE_GROUP shards */
+#define LIVE_GROUP	32
 void	 live_internal_add(uint64_t addr);
 int	 live_internal_take(uint64_t addr);
 extern uint8_t	*live_filter;	/* NULL when every free must look */
@@ -376,6 +378,24 @@ live_hash(uint64_t addr)
 	addr *= UINT64_C(0xff51afd7ed558ccd);
 	addr ^= addr >> 33;
 	return (addr);
+}
+
+/*
+ * The shard of an address whose hash is h: its 64 MiB region picks the
+ * group, h the shard in the group (see live.c); with fewer shards than a
+ * group, h alone.
+ */
+static inline uint64_t
+live_shard_index(uint64_t addr, uint64_t h)
+{
+	uint64_t	g;
+
+	if (live_ngroups == 0)
+		return (((h >> 32) * live_nshards) >> 32);
+	/* Fibonacci hashing: neighbouring regions go to different groups. */
+	g = (addr >> 26) * UINT64_C(0x9e3779b97f4a7c15);
+	return ((((g >> 32) * live_ngroups) >> 32) * LIVE_GROUP +
+	    ((h >> 32) & (LIVE_GROUP - 1)));
 }
 
 /*
@@ -495,7 +515,7 @@ live_prefetch(uint64_t addr)
 
 	if (live_priv == NULL)
 		return;
-	lp = &live_priv[((h >> 32) * live_nshards) >> 32];
+	lp = &live_priv[live_shard_index(addr, h)];
 	if (lp->capacity != 0)
 		__builtin_prefetch(&core_shm.arena[lp->table +
 		    (h & (lp->capacity - 1))], 1);

@@ -61,14 +61,21 @@ static uint32_t		 live_int_lock;
  * end, and a front end that scribbles on it cannot make the target write
  * out of bounds or hang.
  *
- * At most LIVE_MAX_SHARDS shards are used, whatever the segment offers:
- * every operation touches its shard's two lines, and with few shards those
- * stay in the first-level cache; two threads rarely meet on one of 64
- * locks.  The others stay empty, which readers see as such.
+ * At most LIVE_MAX_SHARDS shards are used, whatever the segment offers
+ * (the others stay empty, which readers see as such), in groups of
+ * LIVE_GROUP.  An address's 64 MiB region picks the group and its hash the
+ * shard in it (live_shard_index, core.h): glibc gives each thread arena
+ * heaps of their own, 64 MiB aligned, so threads that free what they
+ * allocated mostly keep to their own group's locks and lines instead of
+ * pulling them from each other's cache at every operation.  One region
+ * still spreads over a group's 32 shards, two threads' regions share a
+ * group one time in eight, and every operation touches its shard's two
+ * lines, which stay in the first-level cache.
  */
-#define LIVE_MAX_SHARDS	64
+#define LIVE_MAX_SHARDS	256
 struct live_priv	*live_priv;
 uint64_t		 live_nshards;
+uint64_t		 live_ngroups;
 static size_t		 live_priv_size;
 
 /* Outgrown tables, by log2 of their capacity; under live_recycle_lock. */
@@ -100,6 +107,7 @@ live_init(int use_filter)
 		core_private_unmap(live_priv, live_priv_size);
 	live_nshards = core_shm.nshards < LIVE_MAX_SHARDS ? core_shm.nshards :
 	    LIVE_MAX_SHARDS;
+	live_ngroups = live_nshards / LIVE_GROUP;
 	live_priv_size = live_nshards * sizeof *live_priv;
 	live_priv = core_private_map(live_priv_size);
 	if (live_priv == NULL)
@@ -108,9 +116,9 @@ live_init(int use_filter)
 
 /* The shard an address hash belongs to. */
 static struct memtop_live_shard *
-live_shard(uint64_t h)
+live_shard(uint64_t addr, uint64_t h)
 {
-	return (&core_shm.shards[((h >> 32) * live_nshards) >> 32]);
+	return (&core_shm.shards[live_shard_index(addr, h)]);
 }
 
 /* log2 of a power of two. */
@@ -334,7 +342,7 @@ live_insert(uint64_t addr, uint64_t size, double weight, uint32_t stack,
 	e.weight = weight;
 	e.stack = stack;
 	e.flags = flags;
-	sh = live_shard(h);
+	sh = live_shard(addr, h);
 	lp = live_priv_of(sh);
 
 	solo = live_take(lp);
@@ -391,7 +399,7 @@ live_remove(uint64_t addr, struct memtop_live_entry *out)
 
 	if (live_priv == NULL)
 		return (0);
-	sh = live_shard(h);
+	sh = live_shard(addr, h);
 	lp = live_priv_of(sh);
 	solo = live_take(lp);
 	cap = lp->capacity;

@@ -4,7 +4,8 @@
  * slot (backward shift, no tombstones); writers on several threads and a
  * reader following the seqlock protocol of shm.h never see a broken
  * shard; a full arena refuses and counts; the filter in front of the table
- * forgets removed addresses.
+ * forgets removed addresses; an address's 64 MiB region keeps it in one
+ * group of shards, and neighbouring regions go to different groups.
  */
 
 #include "config.h"
@@ -323,12 +324,81 @@ test_full_and_filter(void)
 	    "and finds what was put in, once");
 }
 
+/* The group of shards holding addr's entry, or -1 when none does. */
+static int
+group_of(uint64_t addr)
+{
+	const struct memtop_live_entry	*tab;
+	uint64_t			 s, i;
+
+	for (s = 0; s < core_shm.nshards; s++) {
+		tab = &core_shm.arena[core_shm.shards[s].table];
+		for (i = 0; i < core_shm.shards[s].capacity; i++) {
+			if (tab[i].addr == addr)
+				return ((int)(s / LIVE_GROUP));
+		}
+	}
+	return (-1);
+}
+
+/* Shards by region (live_shard_index). */
+static void
+test_regions(void)
+{
+	struct segment_sizes		z = segment_defaults();
+	struct memtop_live_entry	e;
+	uint64_t			region = UINT64_C(1) << 26, a, i, r;
+	int				g, other = 0, seen[8] = { 0 }, groups = 0;
+	int				used = 0, wrong = 0;
+
+	z.sample_mean = 0;
+	z.config = MEMTOP_CFG_EXACT;
+	z.shards = 256;
+	attach(&z);
+	/* 4,096 blocks in each of 8 neighbouring regions. */
+	for (r = 0; r < 8; r++) {
+		for (i = 0; i < 4096; i++) {
+			a = BASE + r * region + i * 48;
+			if (live_insert(a, size_of(a), 1, 1, 0) != 0)
+				wrong++;
+		}
+	}
+	for (r = 0; r < 8; r++) {
+		g = group_of(BASE + r * region);
+		for (i = 1; i < 4096; i += 97) {
+			if (group_of(BASE + r * region + i * 48) != g)
+				other++;
+		}
+		if (g >= 0 && g < 8 && !seen[g]++)
+			groups++;
+	}
+	for (i = 0; i < LIVE_GROUP; i++) {
+		g = group_of(BASE);
+		if (core_shm.shards[(uint64_t)g * LIVE_GROUP + i].count != 0)
+			used++;
+	}
+	ok(wrong == 0 && other == 0 && !all_broken(),
+	    "every region's entries stay in one group of shards");
+	ok(groups >= 6 && used > LIVE_GROUP / 2,
+	    "8 neighbouring regions use %d of 8 groups, one region %d of "
+	    "its group's %d shards", groups, used, LIVE_GROUP);
+	for (r = 0; r < 8; r++) {
+		for (i = 0; i < 4096; i++) {
+			a = BASE + r * region + i * 48;
+			if (!live_remove(a, &e) || e.size != size_of(a))
+				wrong++;
+		}
+	}
+	ok(wrong == 0 && entries() == 0, "and every entry comes out");
+}
+
 int
 main(void)
 {
-	tap_plan(20);
+	tap_plan(23);
 	test_single();
 	test_threads();
 	test_full_and_filter();
+	test_regions();
 	return (tap_done());
 }
