@@ -49,8 +49,9 @@ struct core_shm {
 	uint32_t			*stack_index;
 	uint64_t			 stack_index_cap;
 	struct memtop_stack		*stacks;
-	struct memtop_stack_agg		*aggs;
+	struct memtop_stack_agg		*aggs;		/* agg_lanes lanes */
 	uint64_t			 stacks_cap;
+	uint64_t			 agg_lanes;	/* 1 to CORE_AGG_LANES_MAX */
 	uint64_t			*frames;
 	uint64_t			 frames_cap;
 	struct memtop_code		*codes;
@@ -68,6 +69,7 @@ struct core_shm {
 	uint64_t			 ring_cap;	/* checked at attach */
 };
 extern struct core_shm core_shm;
+#define CORE_AGG_LANES_MAX	64
 
 /*
  * The reentrancy guard (initial-exec TLS).  While it is held on a thread,
@@ -129,7 +131,7 @@ struct core_thread {
 	uint32_t			 last_id;	/* its frames follow the */
 	uint32_t			 last_gen;	/* merged ones in scratch */
 	uint16_t			 last_flags;	/* (stacks.c) */
-	uint16_t			 pad2;
+	uint16_t			 lane;		/* of the aggregates */
 };
 extern __thread struct core_thread core_tls
     __attribute__((tls_model("initial-exec")));

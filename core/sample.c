@@ -173,6 +173,7 @@ sample_thread_init(struct core_thread *t)
 		t->rng = 1;
 	t->slot = NULL;
 	t->state = CORE_THREAD_SHARED;
+	t->lane = 0;
 	hint = __atomic_load_n(&sample_slot_hint, __ATOMIC_RELAXED);
 	for (k = 0; n > 1 && k < n - 1; k++) {
 		i = 1 + (hint + k) % (n - 1);
@@ -182,6 +183,8 @@ sample_thread_init(struct core_thread *t)
 		    0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 			t->slot = &slots[i];
 			t->state = CORE_THREAD_OWN;
+			/* Neighbouring slots, different lanes. */
+			t->lane = (uint16_t)(i % core_shm.agg_lanes);
 			/* The next search starts here (i is 1-based). */
 			__atomic_store_n(&sample_slot_hint, (uint32_t)(i - 1),
 			    __ATOMIC_RELAXED);
@@ -360,7 +363,8 @@ sample_charge(uint32_t stack, int64_t bytes, int64_t count,
 
 	if (stack >= core_shm.stacks_cap)
 		stack = 0;
-	a = &core_shm.aggs[stack];
+	/* The thread's own lane (shm.h): no line shared with other threads. */
+	a = &core_shm.aggs[core_tls.lane * core_shm.stacks_cap + stack];
 	solo = core_solo_begin();
 	epoch = __atomic_load_n(&core_shm.glob->peak_epoch, __ATOMIC_ACQUIRE);
 	old = __atomic_load_n(&a->peak_epoch, __ATOMIC_RELAXED);

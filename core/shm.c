@@ -423,6 +423,9 @@ shm_set_pointers(char *base, const struct memtop_header *hdr)
 	c->stacks = (void *)(base + sec[MEMTOP_SEC_STACKS].off);
 	c->aggs = (void *)(base + sec[MEMTOP_SEC_STACK_AGGS].off);
 	c->stacks_cap = sec[MEMTOP_SEC_STACKS].count;
+	c->agg_lanes = sec[MEMTOP_SEC_STACK_AGGS].count / c->stacks_cap;
+	if (c->agg_lanes > CORE_AGG_LANES_MAX)
+		c->agg_lanes = CORE_AGG_LANES_MAX;
 	c->frames = (void *)(base + sec[MEMTOP_SEC_FRAMES].off);
 	c->frames_cap = sec[MEMTOP_SEC_FRAMES].count;
 	c->codes = (void *)(base + sec[MEMTOP_SEC_CODES].off);
@@ -471,14 +474,18 @@ shm_reset_data(void)
 {
 	struct memtop_header	*hdr = core_shm.hdr;
 	struct memtop_global	 g = *core_shm.glob;	/* cursors, to bound */
-	uint64_t		 all = UINT64_MAX;
+	uint64_t		 all = UINT64_MAX, lane;
 	int			 saved = errno;
 
 	shm_zero(MEMTOP_SEC_THREADS, all);
 	shm_zero(MEMTOP_SEC_GLOBAL, all);
 	shm_zero(MEMTOP_SEC_STACK_INDEX, all);
 	shm_zero(MEMTOP_SEC_STACKS, (uint64_t)g.stack_count * 16 + 16);
-	shm_zero(MEMTOP_SEC_STACK_AGGS, (uint64_t)g.stack_count * 64 + 64);
+	for (lane = 0; lane < core_shm.agg_lanes; lane++)
+		memset(&core_shm.aggs[lane * core_shm.stacks_cap], 0,
+		    ((uint64_t)g.stack_count + 1 < core_shm.stacks_cap ?
+		    (uint64_t)g.stack_count + 1 : core_shm.stacks_cap) *
+		    sizeof *core_shm.aggs);
 	shm_zero(MEMTOP_SEC_FRAMES, g.frames_used * 8);
 	shm_zero(MEMTOP_SEC_CODES, (uint64_t)g.code_count * 24 + 24);
 	shm_zero(MEMTOP_SEC_MODULES, (uint64_t)g.module_count * 40);

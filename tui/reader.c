@@ -133,6 +133,10 @@ reader_attach(struct reader *r, void *base, uint64_t size, char **cause)
 	SECTION(aggs, MEMTOP_SEC_STACK_AGGS, struct memtop_stack_agg, &n2, 0,
 	    "stack aggregates");
 	r->nstacks = n < n2 ? n : n2;
+	/* The target's lanes, k * n + id (shm.h); at most 64. */
+	r->agg_lanes = n != 0 && n2 >= n ? n2 / n : 1;
+	if (r->agg_lanes > 64)
+		r->agg_lanes = 64;
 	SECTION(frames, MEMTOP_SEC_FRAMES, uint64_t, &r->nframes, 0,
 	    "frames");
 	SECTION(codes, MEMTOP_SEC_CODES, struct memtop_code, &r->ncodes, 0,
@@ -374,30 +378,39 @@ reader_stack(struct reader *r, uint32_t id, struct reader_stack *s)
 }
 
 /*
- * Read the aggregate of stack id; epoch is the global peak_epoch, used to
- * give the bytes and count at the last peak (the rule in shm.h).
+ * Read the aggregate of stack id, summed over its lanes; epoch is the
+ * global peak_epoch, used to give the bytes and count at the last peak
+ * (the rules in shm.h).
  */
 void
 reader_agg(struct reader *r, uint32_t id, uint64_t epoch,
     struct reader_agg *a)
 {
 	struct memtop_stack_agg	*g;
+	uint64_t		 lane, lanes = r->agg_lanes ? r->agg_lanes : 1;
+	uint64_t		 t;
+	int64_t			 lb, lc;
 
 	memset(a, 0, sizeof *a);
 	if (id >= r->nstacks)
 		return;
-	g = &r->aggs[id];
-	a->live_bytes = LOAD(&g->live_bytes);
-	a->live_count = LOAD(&g->live_count);
-	a->total_bytes = LOAD(&g->total_bytes);
-	a->total_count = LOAD(&g->total_count);
-	a->last_ns = LOAD(&g->last_ns);
-	if (LOAD_ACQ(&g->peak_epoch) == epoch) {
-		a->peak_bytes = LOAD(&g->peak_bytes);
-		a->peak_count = LOAD(&g->peak_count);
-	} else {
-		a->peak_bytes = a->live_bytes;
-		a->peak_count = a->live_count;
+	for (lane = 0; lane < lanes; lane++) {
+		g = &r->aggs[lane * r->nstacks + id];
+		lb = LOAD(&g->live_bytes);
+		lc = LOAD(&g->live_count);
+		a->live_bytes += lb;
+		a->live_count += lc;
+		a->total_bytes += LOAD(&g->total_bytes);
+		a->total_count += LOAD(&g->total_count);
+		if ((t = LOAD(&g->last_ns)) > a->last_ns)
+			a->last_ns = t;
+		if (LOAD_ACQ(&g->peak_epoch) == epoch) {
+			a->peak_bytes += LOAD(&g->peak_bytes);
+			a->peak_count += LOAD(&g->peak_count);
+		} else {
+			a->peak_bytes += lb;
+			a->peak_count += lc;
+		}
 	}
 }
 

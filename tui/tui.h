@@ -278,7 +278,8 @@ struct reader {
 	struct memtop_control *ctl;
 	struct memtop_stack *stacks;
 	struct memtop_stack_agg *aggs;
-	uint64_t	 nstacks;	/* capacity of both */
+	uint64_t	 nstacks;	/* capacity of both (per lane) */
+	uint64_t	 agg_lanes;	/* lanes of aggs, shm.h; 0 is 1 */
 	uint64_t	*frames;
 	uint64_t	 nframes;
 	struct memtop_code *codes;

@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #define MEMTOP_SHM_MAGIC	"MEMTOP\0\1"	/* 8 bytes, no terminator */
-#define MEMTOP_SHM_ABI		2		/* bump on any layout change */
+#define MEMTOP_SHM_ABI		3		/* bump on any layout change */
 #define MEMTOP_CACHELINE	64
 
 /* Environment variables set by the launcher for the target. */
@@ -46,7 +46,7 @@ enum memtop_section_id {
 	MEMTOP_SEC_CONTROL,	/* struct memtop_control[1] */
 	MEMTOP_SEC_STACK_INDEX,	/* uint32_t[count], count a power of two */
 	MEMTOP_SEC_STACKS,	/* struct memtop_stack[count] */
-	MEMTOP_SEC_STACK_AGGS,	/* struct memtop_stack_agg[count] */
+	MEMTOP_SEC_STACK_AGGS,	/* struct memtop_stack_agg[count], lanes */
 	MEMTOP_SEC_FRAMES,	/* uint64_t[count], see MEMTOP_FRAME_* */
 	MEMTOP_SEC_CODES,	/* struct memtop_code[count] (Python) */
 	MEMTOP_SEC_MODULES,	/* struct memtop_module[count] */
@@ -283,7 +283,17 @@ struct memtop_stack {
  * stores the epoch.  So the value at the last peak is
  *   peak_epoch == global.peak_epoch ? peak_bytes : live_bytes
  * (the same for counts).
+ *
+ * Lanes: MEMTOP_SEC_STACK_AGGS holds lanes * S aggregates, S being the
+ * count of MEMTOP_SEC_STACKS and lanes = (its own count) / S, at least 1.
+ * The aggregate of stack id in lane k is element k * S + id.  A thread of
+ * the target charges its own lane, so that threads allocating from the
+ * same place do not write the same cache line; a free is charged to the
+ * freeing thread's lane, where a stack's live values may go negative.  A
+ * stack's values are the sums over its lanes, each lane's value at the last
+ * peak taken by the rule above.  The launcher asks for MEMTOP_AGG_LANES.
  */
+#define MEMTOP_AGG_LANES	4
 struct memtop_stack_agg {
 	int64_t		live_bytes;	/* estimated bytes live now */
 	int64_t		live_count;	/* x MEMTOP_COUNT_ONE */

@@ -227,11 +227,17 @@ main(void)
 	r.ring->drops = 2;
 	r.glob->peak_bytes = 9000;
 	r.glob->peak_epoch = 5;
-	r.aggs[s1].live_bytes = 100;
-	r.aggs[s1].total_bytes = 300;
-	r.aggs[s1].total_count = 3 * MEMTOP_COUNT_ONE;
-	r.aggs[s1].peak_bytes = 250;
+	/* s1 in two lanes (shm.h): the reader adds them up. */
+	r.aggs[s1].live_bytes = 60;
+	r.aggs[s1].total_bytes = 200;
+	r.aggs[s1].total_count = 2 * MEMTOP_COUNT_ONE;
+	r.aggs[s1].peak_bytes = 150;
 	r.aggs[s1].peak_epoch = 5;	/* changed since the peak */
+	r.aggs[2 * r.nstacks + s1].live_bytes = 40;
+	r.aggs[2 * r.nstacks + s1].total_bytes = 100;
+	r.aggs[2 * r.nstacks + s1].total_count = 1 * MEMTOP_COUNT_ONE;
+	r.aggs[2 * r.nstacks + s1].peak_bytes = 100;
+	r.aggs[2 * r.nstacks + s1].peak_epoch = 5;
 	r.aggs[s2].live_bytes = 80;
 	r.aggs[s2].total_bytes = 80;
 	r.aggs[s2].peak_bytes = 1 << 20;

@@ -69,7 +69,7 @@ attach(struct segment_sizes *z)
 	return (h);
 }
 
-/* Sums over every stack aggregate. */
+/* Sums over every stack aggregate, in every lane. */
 struct sums {
 	int64_t		live_bytes, live_count;
 	uint64_t	total_bytes, total_count;
@@ -81,7 +81,7 @@ agg_sums(void)
 	struct sums	s = { 0, 0, 0, 0 };
 	uint64_t	i;
 
-	for (i = 0; i < core_shm.stacks_cap; i++) {
+	for (i = 0; i < core_shm.stacks_cap * core_shm.agg_lanes; i++) {
 		s.live_bytes += core_shm.aggs[i].live_bytes;
 		s.live_count += core_shm.aggs[i].live_count;
 		s.total_bytes += core_shm.aggs[i].total_bytes;
@@ -315,13 +315,45 @@ test_threads(void)
 	    "threads without a slot used the shared slot");
 }
 
+/* Threads charge their own lanes of the aggregates (shm.h). */
+static void
+test_lanes(void)
+{
+	struct segment_sizes	 z = segment_defaults();
+	struct sums		 s;
+	uint64_t		 live, lane, i;
+	int			 used = 0, n = 20000;
+
+	z.sample_mean = 0;
+	z.config = MEMTOP_CFG_EXACT;
+	z.agg_lanes = 4;
+	attach(&z);
+	live = run_workers(4, n);
+	s = agg_sums();
+	ok(core_shm.agg_lanes == 4 && s.live_bytes == (int64_t)live &&
+	    s.total_count == (uint64_t)4 * n * MEMTOP_COUNT_ONE &&
+	    s.live_count == (int64_t)(4 * (n / 2)) * MEMTOP_COUNT_ONE,
+	    "4 threads, exact, 4 lanes: the lanes add up to what is live");
+	for (lane = 0; lane < core_shm.agg_lanes; lane++) {
+		for (i = 0; i < core_shm.stacks_cap; i++) {
+			if (core_shm.aggs[lane * core_shm.stacks_cap +
+			    i].total_count != 0) {
+				used++;
+				break;
+			}
+		}
+	}
+	ok(used >= 2, "the threads charged %d lanes", used);
+}
+
 int
 main(void)
 {
-	tap_plan(24);
+	tap_plan(26);
 	make_sizes();
 	test_sampled();
 	test_exact();
 	test_threads();
+	test_lanes();
 	return (tap_done());
 }

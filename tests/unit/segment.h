@@ -26,6 +26,7 @@ struct segment_sizes {
 	uint64_t	shards;
 	uint64_t	arena;
 	uint64_t	ring;		/* power of two */
+	uint64_t	agg_lanes;	/* 0 is 1 */
 	uint32_t	max_frames;
 	uint32_t	config;		/* MEMTOP_CFG_* */
 	uint64_t	sample_mean;	/* 0 = exact */
@@ -75,8 +76,9 @@ segment_layout(struct memtop_header *h, const struct segment_sizes *z)
 	bytes[MEMTOP_SEC_STACK_INDEX] = index * sizeof(uint32_t);
 	n[MEMTOP_SEC_STACKS] = z->stacks;
 	bytes[MEMTOP_SEC_STACKS] = z->stacks * sizeof(struct memtop_stack);
-	n[MEMTOP_SEC_STACK_AGGS] = z->stacks;
-	bytes[MEMTOP_SEC_STACK_AGGS] = z->stacks * sizeof(struct memtop_stack_agg);
+	n[MEMTOP_SEC_STACK_AGGS] = z->stacks * (z->agg_lanes ? z->agg_lanes : 1);
+	bytes[MEMTOP_SEC_STACK_AGGS] = n[MEMTOP_SEC_STACK_AGGS] *
+	    sizeof(struct memtop_stack_agg);
 	n[MEMTOP_SEC_FRAMES] = z->frames;
 	bytes[MEMTOP_SEC_FRAMES] = z->frames * sizeof(uint64_t);
 	n[MEMTOP_SEC_CODES] = z->codes;
