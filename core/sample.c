@@ -154,6 +154,22 @@ sample_estimate(struct engine_sample *s, uint64_t size, double weight)
 }
 
 /*
+ * Charge lane k of the aggregates from now on (shm.h): neighbouring slots
+ * have different lanes.  The lane's bit is set before its first charge.
+ */
+static void
+sample_set_lane(struct core_thread *t, uint16_t k)
+{
+	uint64_t	bit = UINT64_C(1) << k;
+
+	t->lane = k;
+	if ((__atomic_load_n(&core_shm.glob->agg_lanes_used,
+	    __ATOMIC_RELAXED) & bit) == 0)
+		__atomic_or_fetch(&core_shm.glob->agg_lanes_used, bit,
+		    __ATOMIC_RELEASE);
+}
+
+/*
  * Set up a thread on its first tracked call: its id, its generator, a slot
  * of its own if one is free (released by the pthread key destructor at
  * thread exit), and its first countdown.
@@ -173,7 +189,6 @@ sample_thread_init(struct core_thread *t)
 		t->rng = 1;
 	t->slot = NULL;
 	t->state = CORE_THREAD_SHARED;
-	t->lane = 0;
 	hint = __atomic_load_n(&sample_slot_hint, __ATOMIC_RELAXED);
 	for (k = 0; n > 1 && k < n - 1; k++) {
 		i = 1 + (hint + k) % (n - 1);
@@ -183,14 +198,15 @@ sample_thread_init(struct core_thread *t)
 		    0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 			t->slot = &slots[i];
 			t->state = CORE_THREAD_OWN;
-			/* Neighbouring slots, different lanes. */
-			t->lane = (uint16_t)(i % core_shm.agg_lanes);
 			/* The next search starts here (i is 1-based). */
 			__atomic_store_n(&sample_slot_hint, (uint32_t)(i - 1),
 			    __ATOMIC_RELAXED);
 			break;
 		}
 	}
+	/* Slot 1 (the first thread's) has lane 0, which is always read. */
+	sample_set_lane(t, t->slot != NULL ? (uint16_t)((uint64_t)(t->slot -
+	    slots - 1) % core_shm.agg_lanes) : 0);
 	if (t->slot != NULL)
 		fork_thread_start(t);
 	t->shared_countdown = core_exact ? 0 : sample_draw(t);
@@ -754,5 +770,7 @@ sample_init(void)
 	t->countdown = 0;
 	sample_slot_hint = 0;
 	sample_break_claim = 0;
+	t->lane = 0;
+	__atomic_or_fetch(&core_shm.glob->agg_lanes_used, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&core_shm.glob->flush_limit, 0, __ATOMIC_RELAXED);
 }

@@ -388,13 +388,17 @@ reader_agg(struct reader *r, uint32_t id, uint64_t epoch,
 {
 	struct memtop_stack_agg	*g;
 	uint64_t		 lane, lanes = r->agg_lanes ? r->agg_lanes : 1;
-	uint64_t		 t;
+	uint64_t		 t, used;
 	int64_t			 lb, lc;
 
 	memset(a, 0, sizeof *a);
 	if (id >= r->nstacks)
 		return;
+	/* Lanes never charged are skipped; lane 0 is always read. */
+	used = LOAD_ACQ(&r->glob->agg_lanes_used) | 1;
 	for (lane = 0; lane < lanes; lane++) {
+		if ((used & (UINT64_C(1) << lane)) == 0)
+			continue;
 		g = &r->aggs[lane * r->nstacks + id];
 		lb = LOAD(&g->live_bytes);
 		lc = LOAD(&g->live_count);

@@ -192,7 +192,8 @@ struct memtop_global {
 	uint64_t	frames_used;	/* uint64_t frames handed out */
 	uint64_t	strings_used;	/* bytes handed out */
 	uint64_t	live_arena_used;	/* live entries handed out */
-	uint64_t	pad2[3];
+	uint64_t	agg_lanes_used;	/* bit k: lane k was charged */
+	uint64_t	pad2[2];
 
 	/* Problems, counted by the target (slow path). */
 	uint64_t	stack_table_full;	/* samples charged to stack 0 */
@@ -292,6 +293,9 @@ struct memtop_stack {
  * freeing thread's lane, where a stack's live values may go negative.  A
  * stack's values are the sums over its lanes, each lane's value at the last
  * peak taken by the rule above.  The launcher asks for MEMTOP_AGG_LANES.
+ * A thread sets its lane's bit in global.agg_lanes_used before it charges
+ * it, and lane 0's is set at attach, so that a reader may skip the lanes
+ * never used (a single-threaded program uses lane 0 alone).
  */
 #define MEMTOP_AGG_LANES	4
 struct memtop_stack_agg {

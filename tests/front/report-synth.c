@@ -227,7 +227,13 @@ main(void)
 	r.ring->drops = 2;
 	r.glob->peak_bytes = 9000;
 	r.glob->peak_epoch = 5;
-	/* s1 in two lanes (shm.h): the reader adds them up. */
+	/*
+	 * s1 in two lanes (shm.h): the reader adds them up; a lane whose bit
+	 * is clear in agg_lanes_used was never charged and is not read.
+	 */
+	r.glob->agg_lanes_used = 1 | 4;
+	r.aggs[3 * r.nstacks + s1].live_bytes = (int64_t)1 << 40;
+	r.aggs[3 * r.nstacks + s1].total_count = 1000 * MEMTOP_COUNT_ONE;
 	r.aggs[s1].live_bytes = 60;
 	r.aggs[s1].total_bytes = 200;
 	r.aggs[s1].total_count = 2 * MEMTOP_COUNT_ONE;

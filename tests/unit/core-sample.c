@@ -322,7 +322,7 @@ test_lanes(void)
 	struct segment_sizes	 z = segment_defaults();
 	struct sums		 s;
 	uint64_t		 live, lane, i;
-	int			 used = 0, n = 20000;
+	int			 used = 0, unmarked = 0, n = 20000;
 
 	z.sample_mean = 0;
 	z.config = MEMTOP_CFG_EXACT;
@@ -337,13 +337,17 @@ test_lanes(void)
 	for (lane = 0; lane < core_shm.agg_lanes; lane++) {
 		for (i = 0; i < core_shm.stacks_cap; i++) {
 			if (core_shm.aggs[lane * core_shm.stacks_cap +
-			    i].total_count != 0) {
-				used++;
-				break;
-			}
+			    i].total_count == 0)
+				continue;
+			used++;
+			if (!(core_shm.glob->agg_lanes_used &
+			    (UINT64_C(1) << lane)))
+				unmarked++;
+			break;
 		}
 	}
-	ok(used >= 2, "the threads charged %d lanes", used);
+	ok(used >= 2 && unmarked == 0,
+	    "the threads charged %d lanes, each marked used", used);
 }
 
 int
