@@ -132,6 +132,8 @@ struct core_thread {
 	uint32_t			 last_gen;	/* merged ones in scratch */
 	uint16_t			 last_flags;	/* (stacks.c) */
 	uint16_t			 lane;		/* of the aggregates */
+	uint32_t			 lane_own;	/* nonzero: lane is ours */
+	uint32_t			 pad3;
 };
 extern __thread struct core_thread core_tls
     __attribute__((tls_model("initial-exec")));

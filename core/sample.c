@@ -45,6 +45,8 @@ void		 (*core_fast_free)(void *);
 size_t		(*core_real_usable)(void *) = malloc_usable_size;
 
 static uint32_t	sample_slot_hint;	/* where slot searches start */
+/* The thread (tid) that owns each lane of the aggregates but the last. */
+static int32_t	sample_lane_owner[CORE_AGG_LANES_MAX];
 static uint32_t	sample_break_claim;	/* break_seq of the break we fire */
 
 #define SAMPLE_NO_STACK	UINT32_MAX
@@ -154,19 +156,54 @@ sample_estimate(struct engine_sample *s, uint64_t size, double weight)
 }
 
 /*
- * Charge lane k of the aggregates from now on (shm.h): neighbouring slots
- * have different lanes.  The lane's bit is set before its first charge.
+ * Choose the lane of the aggregates the thread charges (shm.h).  Every lane
+ * but the last can be owned by one thread with a slot of its own, which
+ * then updates it with plain loads and stores, no atomic read-modify-write:
+ * the first thread gets lane 0.  Everybody else shares the last lane, with
+ * atomics (or in solo mode).  The lane's bit is set before its first
+ * charge.
  */
 static void
-sample_set_lane(struct core_thread *t, uint16_t k)
+sample_set_lane(struct core_thread *t)
 {
-	uint64_t	bit = UINT64_C(1) << k;
+	uint64_t	k, shared = core_shm.agg_lanes - 1, bit;
+	int32_t		zero;
 
-	t->lane = k;
+	t->lane = (uint16_t)shared;
+	t->lane_own = 0;
+	for (k = 0; t->slot != NULL && k < shared; k++) {
+		zero = 0;
+		if (__atomic_load_n(&sample_lane_owner[k], __ATOMIC_RELAXED) ==
+		    0 && __atomic_compare_exchange_n(&sample_lane_owner[k],
+		    &zero, t->tid, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			t->lane = (uint16_t)k;
+			t->lane_own = 1;
+			break;
+		}
+	}
+	bit = UINT64_C(1) << t->lane;
 	if ((__atomic_load_n(&core_shm.glob->agg_lanes_used,
 	    __ATOMIC_RELAXED) & bit) == 0)
 		__atomic_or_fetch(&core_shm.glob->agg_lanes_used, bit,
 		    __ATOMIC_RELEASE);
+}
+
+/*
+ * Give up the lane the thread owns: it charges the shared lane from now on,
+ * and the next thread to claim the lane sees what it wrote.
+ */
+static void
+sample_drop_lane(struct core_thread *t)
+{
+	uint16_t	k = t->lane;
+
+	if (!t->lane_own)
+		return;
+	t->lane_own = 0;
+	t->lane = (uint16_t)(core_shm.agg_lanes - 1);
+	__atomic_or_fetch(&core_shm.glob->agg_lanes_used,
+	    UINT64_C(1) << t->lane, __ATOMIC_RELEASE);
+	__atomic_store_n(&sample_lane_owner[k], 0, __ATOMIC_RELEASE);
 }
 
 /*
@@ -204,9 +241,7 @@ sample_thread_init(struct core_thread *t)
 			break;
 		}
 	}
-	/* Slot 1 (the first thread's) has lane 0, which is always read. */
-	sample_set_lane(t, t->slot != NULL ? (uint16_t)((uint64_t)(t->slot -
-	    slots - 1) % core_shm.agg_lanes) : 0);
+	sample_set_lane(t);
 	if (t->slot != NULL)
 		fork_thread_start(t);
 	t->shared_countdown = core_exact ? 0 : sample_draw(t);
@@ -227,6 +262,7 @@ sample_thread_release(struct core_thread *t)
 	t->shared_countdown = t->countdown;
 	t->countdown = 0;
 	t->state = CORE_THREAD_SHARED;
+	sample_drop_lane(t);
 	__atomic_store_n(&t->slot->tid, 0, __ATOMIC_RELEASE);
 	t->slot = NULL;
 	if (t->scratch != NULL) {
@@ -379,9 +415,10 @@ sample_charge(uint32_t stack, int64_t bytes, int64_t count,
 
 	if (stack >= core_shm.stacks_cap)
 		stack = 0;
-	/* The thread's own lane (shm.h): no line shared with other threads. */
+	/* The thread's lane (shm.h): no line shared with other threads. */
 	a = &core_shm.aggs[core_tls.lane * core_shm.stacks_cap + stack];
-	solo = core_solo_begin();
+	/* A lane of its own: the only writer, as in solo mode. */
+	solo = core_tls.lane_own ? 2 : core_solo_begin();
 	epoch = __atomic_load_n(&core_shm.glob->peak_epoch, __ATOMIC_ACQUIRE);
 	old = __atomic_load_n(&a->peak_epoch, __ATOMIC_RELAXED);
 	if (old != epoch) {
@@ -409,7 +446,8 @@ sample_charge(uint32_t stack, int64_t bytes, int64_t count,
 		__atomic_store_n(&a->total_count, a->total_count +
 		    (uint64_t)total_count, __ATOMIC_RELAXED);
 		__atomic_store_n(&a->last_ns, now, __ATOMIC_RELAXED);
-		core_solo_end();
+		if (solo == 1)
+			core_solo_end();
 		return;
 	}
 	if (bytes != 0)
@@ -480,11 +518,24 @@ sample_alloc_slow(struct core_thread *t, void *p, size_t size, int is_map,
 		out->stack = stacks_capture(is_map);
 	sample_estimate(out, size, sample_weight(size, core_sample_mean));
 	out->now = core_now_event();
-	ring_write(MEMTOP_EV_ALLOC, (uint64_t)(uintptr_t)p, size,
-	    out->est_bytes, out->est_count, out->stack, (uint16_t)flags,
-	    out->now, t->tid);
 	errno = saved;
 	return (1);
+}
+
+/*
+ * The event of a sampled allocation, written by the caller of
+ * sample_alloc_slow once the sample is charged.  Last, because the event's
+ * line is usually not in this core's cache (the front end read it): with
+ * threads, the locks and atomic adds of the live table and the aggregate
+ * would wait for its stores to complete, and afterwards they need not.
+ */
+static void
+sample_event_alloc(struct core_thread *t, void *p, size_t size,
+    uint32_t flags, const struct engine_sample *s)
+{
+	ring_write(MEMTOP_EV_ALLOC, (uint64_t)(uintptr_t)p, size,
+	    s->est_bytes, s->est_count, s->stack, (uint16_t)flags, s->now,
+	    t->tid);
 }
 
 static void	sample_alloc_common(void *, size_t, uint32_t, int);
@@ -537,6 +588,7 @@ sample_alloc_common(void *p, size_t size, uint32_t live_flags, int unwound)
 		 */
 		sample_charge(s.stack, 0, 0, s.est_bytes, s.est_count, now);
 	}
+	sample_event_alloc(t, p, size, live_flags, &s);
 	sample_delta_alloc(t, p, size, s.stack);
 }
 
@@ -713,9 +765,11 @@ engine_map_add(void *p, size_t len, struct engine_sample *out)
 	} else
 		sampled = sample_alloc_slow(t, p, len, 1, MEMTOP_LIVE_MMAP,
 		    out, SAMPLE_NOT_UNWOUND);
-	if (sampled)
+	if (sampled) {
 		sample_charge(out->stack, out->est_bytes, out->est_count,
 		    out->est_bytes, out->est_count, out->now);
+		sample_event_alloc(t, p, len, MEMTOP_LIVE_MMAP, out);
+	}
 	sample_delta_alloc(t, p, len, sampled ? out->stack : SAMPLE_NO_STACK);
 	return (sampled);
 }
@@ -771,6 +825,8 @@ sample_init(void)
 	sample_slot_hint = 0;
 	sample_break_claim = 0;
 	t->lane = 0;
+	t->lane_own = 0;
+	memset(sample_lane_owner, 0, sizeof sample_lane_owner);
 	__atomic_or_fetch(&core_shm.glob->agg_lanes_used, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&core_shm.glob->flush_limit, 0, __ATOMIC_RELAXED);
 }

@@ -315,6 +315,17 @@ test_threads(void)
 	    "threads without a slot used the shared slot");
 }
 
+/* Allocations counted in one lane of the aggregates. */
+static uint64_t
+lane_total(uint64_t lane)
+{
+	uint64_t	i, n = 0;
+
+	for (i = 0; i < core_shm.stacks_cap; i++)
+		n += core_shm.aggs[lane * core_shm.stacks_cap + i].total_count;
+	return (n);
+}
+
 /* Threads charge their own lanes of the aggregates (shm.h). */
 static void
 test_lanes(void)
@@ -323,6 +334,7 @@ test_lanes(void)
 	struct sums		 s;
 	uint64_t		 live, lane, i;
 	int			 used = 0, unmarked = 0, n = 20000;
+	uint64_t		 before[4];
 
 	z.sample_mean = 0;
 	z.config = MEMTOP_CFG_EXACT;
@@ -348,12 +360,30 @@ test_lanes(void)
 	}
 	ok(used >= 2 && unmarked == 0,
 	    "the threads charged %d lanes, each marked used", used);
+
+	/*
+	 * The workers owned lanes and gave them back when they exited: a
+	 * second team gets them again, and the sums stay exact (its blocks
+	 * are at the first team's addresses: what the first left live is
+	 * taken off as stale when the second allocates there).
+	 */
+	for (lane = 0; lane < 4; lane++)
+		before[lane] = lane_total(lane);
+	live = run_workers(4, n);
+	used = 0;
+	for (lane = 0; lane < 4; lane++) {
+		if (lane_total(lane) != before[lane])
+			used++;
+	}
+	s = agg_sums();
+	ok(used >= 2 && s.live_bytes == (int64_t)live,
+	    "a second team of threads charged %d lanes, the sums exact", used);
 }
 
 int
 main(void)
 {
-	tap_plan(26);
+	tap_plan(27);
 	make_sizes();
 	test_sampled();
 	test_exact();
