@@ -174,9 +174,11 @@ def main():
                         os.unlink(os.path.join(tmp, f))
             results[name] = (target, statistics.median(plain_walls),
                              {t: statistics.median(walls[t]) for t, _ in tls},
-                             {t: statistics.median(cpus[t]) for t, _ in tls})
+                             {t: statistics.median(cpus[t]) for t, _ in tls},
+                             (min(plain_walls), max(plain_walls)))
             row = results[name]
-            print("%-14s plain %6.2fs  " % (name, row[1]) + "  ".join(
+            print("%-14s plain %6.2fs (%.2f-%.2f)  " % (
+                name, row[1], row[4][0], row[4][1]) + "  ".join(
                 "%s %5.2fx (cpu %5.2fx)" % (t, row[2][t], row[3][t])
                 for t, _ in tls), flush=True)
         lines = report(results, [t for t, _ in tls], args.rounds)
@@ -191,7 +193,7 @@ def main():
 
 def report(results, tnames, rounds):
     """Format the results as a markdown table with the targets beside."""
-    head = ["workload", "plain (s)"]
+    head = ["workload", "plain (s), its range"]
     for t in tnames:
         head.append(t + " wall")
         head.append(t + " cpu")
@@ -199,8 +201,8 @@ def report(results, tnames, rounds):
     head.append("exact <= half heaptrack's overhead")
     lines = ["| " + " | ".join(head) + " |",
              "|" + "---|" * len(head)]
-    for name, (target, plain, walls, cpus) in results.items():
-        cells = [name, "%.2f" % plain]
+    for name, (target, plain, walls, cpus, spread) in results.items():
+        cells = [name, "%.2f (%.2f-%.2f)" % (plain, spread[0], spread[1])]
         for t in tnames:
             cells.append("%.2fx" % walls[t])
             cells.append("%.2fx" % cpus[t])
@@ -220,7 +222,8 @@ def report(results, tnames, rounds):
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Median of %d rounds; each ratio is against the plain run "
-                 "of the same round." % rounds)
+                 "of the same round.  The plain runs' range says how much the "
+                 "machine itself varied meanwhile." % rounds)
     return lines
 
 
