@@ -51,7 +51,7 @@ struct core_shm {
 	struct memtop_stack		*stacks;
 	struct memtop_stack_agg		*aggs;		/* agg_lanes lanes */
 	uint64_t			 stacks_cap;
-	uint64_t			 agg_lanes;	/* 1 to CORE_AGG_LANES_MAX */
+	uint64_t			 agg_lanes;	/* 1 to MEMTOP_AGG_LANES_MAX */
 	uint64_t			*frames;
 	uint64_t			 frames_cap;
 	struct memtop_code		*codes;
@@ -69,7 +69,6 @@ struct core_shm {
 	uint64_t			 ring_cap;	/* checked at attach */
 };
 extern struct core_shm core_shm;
-#define CORE_AGG_LANES_MAX	64
 
 /*
  * The reentrancy guard (initial-exec TLS).  While it is held on a thread,

@@ -46,7 +46,7 @@ size_t		(*core_real_usable)(void *) = malloc_usable_size;
 
 static uint32_t	sample_slot_hint;	/* where slot searches start */
 /* The thread (tid) that owns each lane of the aggregates but the last. */
-static int32_t	sample_lane_owner[CORE_AGG_LANES_MAX];
+static int32_t	sample_lane_owner[MEMTOP_AGG_LANES_MAX];
 static uint32_t	sample_break_claim;	/* break_seq of the break we fire */
 
 #define SAMPLE_NO_STACK	UINT32_MAX
@@ -467,12 +467,12 @@ sample_charge(uint32_t stack, int64_t bytes, int64_t count,
  * The slow part of an allocation: a new thread, a thread on the shared
  * slot, or the countdown reached zero.  Counts the allocation (malloc
  * family, or mapping with is_map) and decides whether it is sampled; when
- * it is, records its stack and aggregates and fills *out.  Returns nonzero
- * when sampled.  The live table is the caller's business.
+ * it is, records its stack and fills *out.  Returns nonzero when sampled.
+ * The live table, the aggregate and the event are the caller's business.
  */
 static int
 sample_alloc_slow(struct core_thread *t, void *p, size_t size, int is_map,
-    uint32_t flags, struct engine_sample *out, int unwound)
+    struct engine_sample *out, int unwound)
 {
 	struct memtop_thread_slot	*slot;
 	int64_t				 cd;
@@ -572,7 +572,7 @@ sample_alloc_common(void *p, size_t size, uint32_t live_flags, int unwound)
 	struct engine_sample	 s;
 	uint64_t		 now;
 
-	if (!sample_alloc_slow(t, p, size, 0, live_flags, &s, unwound)) {
+	if (!sample_alloc_slow(t, p, size, 0, &s, unwound)) {
 		sample_delta_alloc(t, p, size, SAMPLE_NO_STACK);
 		return;
 	}
@@ -763,8 +763,8 @@ engine_map_add(void *p, size_t len, struct engine_sample *out)
 		sample_own_add(&t->slot->map_count, 1);
 		sampled = 0;
 	} else
-		sampled = sample_alloc_slow(t, p, len, 1, MEMTOP_LIVE_MMAP,
-		    out, SAMPLE_NOT_UNWOUND);
+		sampled = sample_alloc_slow(t, p, len, 1, out,
+		    SAMPLE_NOT_UNWOUND);
 	if (sampled) {
 		sample_charge(out->stack, out->est_bytes, out->est_count,
 		    out->est_bytes, out->est_count, out->now);

@@ -424,8 +424,8 @@ shm_set_pointers(char *base, const struct memtop_header *hdr)
 	c->aggs = (void *)(base + sec[MEMTOP_SEC_STACK_AGGS].off);
 	c->stacks_cap = sec[MEMTOP_SEC_STACKS].count;
 	c->agg_lanes = sec[MEMTOP_SEC_STACK_AGGS].count / c->stacks_cap;
-	if (c->agg_lanes > CORE_AGG_LANES_MAX)
-		c->agg_lanes = CORE_AGG_LANES_MAX;
+	if (c->agg_lanes > MEMTOP_AGG_LANES_MAX)
+		c->agg_lanes = MEMTOP_AGG_LANES_MAX;
 	c->frames = (void *)(base + sec[MEMTOP_SEC_FRAMES].off);
 	c->frames_cap = sec[MEMTOP_SEC_FRAMES].count;
 	c->codes = (void *)(base + sec[MEMTOP_SEC_CODES].off);

@@ -133,10 +133,10 @@ reader_attach(struct reader *r, void *base, uint64_t size, char **cause)
 	SECTION(aggs, MEMTOP_SEC_STACK_AGGS, struct memtop_stack_agg, &n2, 0,
 	    "stack aggregates");
 	r->nstacks = n < n2 ? n : n2;
-	/* The target's lanes, k * n + id (shm.h); at most 64. */
+	/* The target's lanes, k * n + id (shm.h). */
 	r->agg_lanes = n != 0 && n2 >= n ? n2 / n : 1;
-	if (r->agg_lanes > 64)
-		r->agg_lanes = 64;
+	if (r->agg_lanes > MEMTOP_AGG_LANES_MAX)
+		r->agg_lanes = MEMTOP_AGG_LANES_MAX;
 	SECTION(frames, MEMTOP_SEC_FRAMES, uint64_t, &r->nframes, 0,
 	    "frames");
 	SECTION(codes, MEMTOP_SEC_CODES, struct memtop_code, &r->ncodes, 0,

@@ -295,9 +295,11 @@ struct memtop_stack {
  * peak taken by the rule above.  The launcher asks for MEMTOP_AGG_LANES.
  * A thread sets its lane's bit in global.agg_lanes_used before it charges
  * it, and lane 0's is set at attach, so that a reader may skip the lanes
- * never used (a single-threaded program uses lane 0 alone).
+ * never used (a single-threaded program uses lane 0 alone).  Lanes past
+ * MEMTOP_AGG_LANES_MAX, the width of that mask, are never used or read.
  */
 #define MEMTOP_AGG_LANES	4
+#define MEMTOP_AGG_LANES_MAX	64
 struct memtop_stack_agg {
 	int64_t		live_bytes;	/* estimated bytes live now */
 	int64_t		live_count;	/* x MEMTOP_COUNT_ONE */
