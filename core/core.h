@@ -373,12 +373,20 @@ extern uint8_t	*live_filter;	/* NULL when every free must look */
 extern uint8_t	*live_counts;	/* the filter's counters, in every mode */
 #define LIVE_FILTER_SIZE	(64 * 1024)
 
-/* Hash of an address, shared by the shards and the filter. */
+/*
+ * Hash of an address, for the shards and their slots (a 64-bit finaliser:
+ * two multiplies).  Its low bits pick the slot: with one multiply they
+ * followed the address's low bits closely enough that neighbouring blocks
+ * landed in runs of neighbouring slots, and linear probing took about five
+ * probes per insert at half load instead of one and a half.
+ */
 static inline uint64_t
 live_hash(uint64_t addr)
 {
 	addr ^= addr >> 33;
 	addr *= UINT64_C(0xff51afd7ed558ccd);
+	addr ^= addr >> 33;
+	addr *= UINT64_C(0xc4ceb9fe1a85ec53);
 	addr ^= addr >> 33;
 	return (addr);
 }
