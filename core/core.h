@@ -372,6 +372,8 @@ int	 live_internal_take(uint64_t addr);
 extern uint8_t	*live_filter;	/* NULL when every free must look */
 extern uint8_t	*live_counts;	/* the filter's counters, in every mode */
 #define LIVE_FILTER_SIZE	(64 * 1024)
+#define LIVE_INT_BUCKETS	4096
+extern uint8_t	 live_int_counts[LIVE_INT_BUCKETS];	/* the internal set's */
 
 /*
  * Hash of an address, for the shards and their slots (a 64-bit finaliser:
@@ -532,12 +534,19 @@ live_prefetch(uint64_t addr)
 		    (h & (lp->capacity - 1))], 1);
 }
 
+/* The internal set's counter of an address. */
+static inline uint64_t
+live_int_bucket(uint64_t addr)
+{
+	return (live_bucket(addr) & (LIVE_INT_BUCKETS - 1));
+}
+
 /* Nonzero when addr may be an internal block (see live.c). */
 static inline int
 live_internal_maybe(uint64_t addr)
 {
-	return (live_counts != NULL && __atomic_load_n(
-	    &live_counts[live_bucket(addr)], __ATOMIC_RELAXED) != 0);
+	return (__atomic_load_n(&live_int_counts[live_int_bucket(addr)],
+	    __ATOMIC_RELAXED) != 0);
 }
 
 /* ring.c */

@@ -19,13 +19,15 @@
  * that a counter that reached 255 stays there.  A free looks at its counter
  * and locks a shard only when it is not zero.
  *
- * The same counters (kept in exact mode too, for this alone) cover the
- * internal set: blocks that libc, libunwind or
- * the loader allocated for the engine's own work (core_tls.engine set).
- * They are not the program's: never counted, and their free, wherever it
- * happens (often at thread exit, outside the engine), must not be counted
- * either.  They are kept in a small private hash set; a free looks there
- * only when its filter counter is not zero.  The set is the one thing a
+ * The internal set: blocks that libc, libunwind or the loader allocated
+ * for the engine's own work (core_tls.engine set).  They are not the
+ * program's: never counted, and their free, wherever it happens (often at
+ * thread exit, outside the engine), must not be counted either.  They are
+ * kept in a small private hash set, and counted in the filter (so that the
+ * hooks send their frees to the engine) and in a filter of their own,
+ * live_int_counts: small enough to stay in the first-level cache, since in
+ * exact mode every free asks it.  A free looks in the set only when its
+ * counter there is not zero.  The set is the one thing a
  * nested call (a signal handler allocating while this thread is inside the
  * engine) touches, so its lock is never waited for by a thread that may
  * already hold it: such a call leaves the set alone.
@@ -48,6 +50,7 @@
 
 uint8_t			*live_filter;
 uint8_t			*live_counts;
+uint8_t			 live_int_counts[LIVE_INT_BUCKETS];
 
 /* The internal set: open addressing, backward-shift deletion, private. */
 static uint64_t		*live_int;
@@ -96,6 +99,7 @@ live_init(int use_filter)
 		memset(live_counts, 0, LIVE_FILTER_SIZE);
 	/* Without counters every free looks: slower, still right. */
 	live_filter = use_filter ? live_counts : NULL;
+	memset(live_int_counts, 0, sizeof live_int_counts);
 	if (live_int != NULL)
 		memset(live_int, 0, live_int_cap * sizeof *live_int);
 	live_int_count = 0;
@@ -288,34 +292,42 @@ live_delete_at(struct memtop_live_entry *tab, uint64_t cap, uint64_t i)
 	memset(&tab[i], 0, sizeof tab[i]);
 }
 
-/* Raise the filter counter of an address (saturates at 255). */
+/* Raise a filter counter (saturates at 255). */
 static void
-live_filter_up(uint64_t addr)
+live_count_up(uint8_t *c)
 {
-	uint8_t	*c, v;
+	uint8_t	v = __atomic_load_n(c, __ATOMIC_RELAXED);
 
-	if (live_counts == NULL)
-		return;
-	c = &live_counts[live_bucket(addr)];
-	v = __atomic_load_n(c, __ATOMIC_RELAXED);
 	while (v != 255 && !__atomic_compare_exchange_n(c, &v, v + 1, 1,
 	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 }
 
-/* Lower the filter counter of an address, unless it saturated. */
+/* Lower a filter counter, unless it saturated. */
 static void
-live_filter_down(uint64_t addr)
+live_count_down(uint8_t *c)
 {
-	uint8_t	*c, v;
+	uint8_t	v = __atomic_load_n(c, __ATOMIC_RELAXED);
 
-	if (live_counts == NULL)
-		return;
-	c = &live_counts[live_bucket(addr)];
-	v = __atomic_load_n(c, __ATOMIC_RELAXED);
 	while (v != 255 && v != 0 && !__atomic_compare_exchange_n(c, &v,
 	    v - 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
+}
+
+/* Raise the filter counter of an address. */
+static void
+live_filter_up(uint64_t addr)
+{
+	if (live_counts != NULL)
+		live_count_up(&live_counts[live_bucket(addr)]);
+}
+
+/* Lower the filter counter of an address. */
+static void
+live_filter_down(uint64_t addr)
+{
+	if (live_counts != NULL)
+		live_count_down(&live_counts[live_bucket(addr)]);
 }
 
 /*
@@ -508,6 +520,7 @@ live_internal_add(uint64_t addr)
 	live_int_count++;
 	live_int_leave();
 	live_filter_up(addr);
+	live_count_up(&live_int_counts[live_int_bucket(addr)]);
 }
 
 /*
@@ -548,5 +561,6 @@ live_internal_take(uint64_t addr)
 	live_int_count--;
 	live_int_leave();
 	live_filter_down(addr);
+	live_count_down(&live_int_counts[live_int_bucket(addr)]);
 	return (1);
 }
