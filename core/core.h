@@ -571,14 +571,17 @@ void	 fork_thread_start(struct core_thread *t);
  * replaced by the Python frames it runs, read from the calling thread's own
  * frame chain without the GIL.  is_mmap is nonzero for a direct mmap, so
  * that pymalloc arenas can be labelled.  It writes at most max frames to
- * out, ORs MEMTOP_STACK_* bits into *flags and returns the count; with no
- * Python on this thread it copies the native frames.  It never allocates.
+ * out, ORs MEMTOP_STACK_* bits into *flags, points *frames at out and
+ * returns the count; when it merges nothing (no interpreter found, or
+ * --no-python) it writes nothing and points *frames at ips, of which at
+ * most max count.  It never allocates.
  *
  * python_fork_child is called in a forked child before anything else.
  */
 void	 python_init(void);
-size_t	 python_merge(const uintptr_t *ips, size_t nips, int is_mmap,
-	     uint64_t *out, size_t max, uint16_t *flags);
+size_t	 python_merge(const uint64_t *ips, size_t nips, int is_mmap,
+	     uint64_t *out, size_t max, uint16_t *flags,
+	     const uint64_t **frames);
 void	 python_fork_child(void);
 
 /*

@@ -581,8 +581,8 @@ python_is_eval(uintptr_t ip)
  * frames (see core.h).  Runs on the sampled path with the guard held.
  */
 size_t
-python_merge(const uintptr_t *ips, size_t nips, int is_mmap, uint64_t *out,
-    size_t max, uint16_t *flags)
+python_merge(const uint64_t *ips, size_t nips, int is_mmap, uint64_t *out,
+    size_t max, uint16_t *flags, const uint64_t **frames)
 {
 	struct python_walk	 w;
 	size_t			 n = 0, i, mark = SIZE_MAX, start;
@@ -596,10 +596,10 @@ python_merge(const uintptr_t *ips, size_t nips, int is_mmap, uint64_t *out,
 		state = __atomic_load_n(&python_state, __ATOMIC_ACQUIRE);
 	}
 	if (state != MEMTOP_PY_ACTIVE || max == 0) {
-		for (i = 0; i < nips && n < max; i++)
-			out[n++] = ips[i];
-		return (n);
+		*frames = ips;	/* no copy: the frames are as unwound */
+		return (nips < max ? nips : max);
 	}
+	*frames = out;
 
 	if (__builtin_expect(python_wrapped, 0) && python_initialized()) {
 		/* Started: did CPython keep the wrappers? */

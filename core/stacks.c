@@ -48,18 +48,13 @@ python_init(void)
 {
 }
 
-/* Copy the native frames (the weak fallback of python.c's merge). */
+/* The native frames as they are (the weak fallback of python.c's merge). */
 __attribute__((weak)) size_t
-python_merge(const uintptr_t *ips, size_t nips, int is_mmap, uint64_t *out,
-    size_t max, uint16_t *flags)
+python_merge(const uint64_t *ips, size_t nips, int is_mmap, uint64_t *out,
+    size_t max, uint16_t *flags, const uint64_t **frames)
 {
-	size_t	i;
-
-	if (nips > max)
-		nips = max;
-	for (i = 0; i < nips; i++)
-		out[i] = ips[i];
-	return (nips);
+	*frames = ips;
+	return (nips < max ? nips : max);
 }
 
 /* Nothing to do in a forked child without python.c. */
@@ -328,8 +323,9 @@ static uint32_t
 stacks_finish(uint64_t *ips, int n, size_t cap, uint64_t *out, size_t max,
     int is_mmap, uint64_t *last)
 {
-	size_t		skip, nips, m;
-	uint16_t	flags = 0;
+	const uint64_t	*frames;
+	size_t		 skip, nips, m;
+	uint16_t	 flags = 0;
 
 	if (n <= 0)
 		goto fail;
@@ -340,8 +336,7 @@ stacks_finish(uint64_t *ips, int n, size_t cap, uint64_t *out, size_t max,
 	nips = (size_t)n - skip;
 	if (nips == 0)
 		goto fail;
-	m = python_merge((const uintptr_t *)(ips + skip), nips, is_mmap, out,
-	    max, &flags);
+	m = python_merge(ips + skip, nips, is_mmap, out, max, &flags, &frames);
 	if (m == 0)
 		goto fail;
 	if ((size_t)n == cap || nips > max ||
@@ -350,7 +345,7 @@ stacks_finish(uint64_t *ips, int n, size_t cap, uint64_t *out, size_t max,
 		__atomic_add_fetch(&core_shm.glob->frames_truncated, 1,
 		    __ATOMIC_RELAXED);
 	}
-	return (stacks_intern_last(out, m, flags, last));
+	return (stacks_intern_last(frames, m, flags, last));
 
 fail:
 	__atomic_add_fetch(&core_shm.glob->unwind_failures, 1,
