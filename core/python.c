@@ -480,7 +480,7 @@ python_find_lib(struct dl_phdr_info *info, size_t size, void *arg)
  * found is only used at the next retry, a period later, if it is still
  * there: by then its dlopen has long returned.
  */
-static void
+static __attribute__((noinline)) void
 python_retry(void)
 {
 	const char	*lib = NULL;
@@ -488,13 +488,6 @@ python_retry(void)
 	uint64_t	 now;
 	int		 found;
 
-	/*
-	 * Exact mode samples every allocation: look at the clock on one
-	 * sample in PYTHON_RETRY_EVERY only.
-	 */
-	if (core_exact &&
-	    (++python_retry_tick & (PYTHON_RETRY_EVERY - 1)) != 0)
-		return;
 	now = core_now();
 	if (now < __atomic_load_n(&python_retry_next, __ATOMIC_RELAXED) ||
 	    !core_trylock(&python_discover_lock))
@@ -576,22 +569,28 @@ python_is_eval(uintptr_t ip)
 	    python_rt.eval_hi - python_rt.eval_lo);
 }
 
+static size_t	python_merge_walk(const uint64_t *, size_t, int, uint64_t *,
+		    size_t, uint16_t *);
+
 /*
  * Merge the native frames of a sample with the calling thread's Python
  * frames (see core.h).  Runs on the sampled path with the guard held.
+ * Without Python it costs a few loads: the walk, whose frame is large, is
+ * a function of its own.
  */
 size_t
 python_merge(const uint64_t *ips, size_t nips, int is_mmap, uint64_t *out,
     size_t max, uint16_t *flags, const uint64_t **frames)
 {
-	struct python_walk	 w;
-	size_t			 n = 0, i, mark = SIZE_MAX, start;
-	uint64_t		 f;
-	uint32_t		 tls = python_tls;
-	int			 state, walking, r, entry, any = 0;
+	int	state;
 
 	state = __atomic_load_n(&python_state, __ATOMIC_ACQUIRE);
-	if (state == MEMTOP_PY_NONE && !python_cfg_off) {
+	/*
+	 * Exact mode samples every allocation: it looks at the clock for a
+	 * retry on one sample in PYTHON_RETRY_EVERY only.
+	 */
+	if (state == MEMTOP_PY_NONE && !python_cfg_off && (!core_exact ||
+	    (++python_retry_tick & (PYTHON_RETRY_EVERY - 1)) == 0)) {
 		python_retry();
 		state = __atomic_load_n(&python_state, __ATOMIC_ACQUIRE);
 	}
@@ -600,6 +599,19 @@ python_merge(const uint64_t *ips, size_t nips, int is_mmap, uint64_t *out,
 		return (nips < max ? nips : max);
 	}
 	*frames = out;
+	return (python_merge_walk(ips, nips, is_mmap, out, max, flags));
+}
+
+/* python_merge with Python frames to merge. */
+static __attribute__((noinline)) size_t
+python_merge_walk(const uint64_t *ips, size_t nips, int is_mmap, uint64_t *out,
+    size_t max, uint16_t *flags)
+{
+	struct python_walk	 w;
+	size_t			 n = 0, i, mark = SIZE_MAX, start;
+	uint64_t		 f;
+	uint32_t		 tls = python_tls;
+	int			 walking, r, entry, any = 0;
 
 	if (__builtin_expect(python_wrapped, 0) && python_initialized()) {
 		/* Started: did CPython keep the wrappers? */
