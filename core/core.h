@@ -370,7 +370,8 @@ extern uint64_t		 live_ngroups;	/* of LIVE_GROUP shards */
 void	 live_internal_add(uint64_t addr);
 int	 live_internal_take(uint64_t addr);
 extern uint8_t	*live_filter;	/* NULL when every free must look */
-extern uint8_t	*live_counts;	/* the filter's counters, in every mode */
+extern uint8_t	*live_counts;	/* the filter's counters (mapped in every
+				   mode, used in sampled mode) */
 #define LIVE_FILTER_SIZE	(64 * 1024)
 #define LIVE_INT_BUCKETS	4096
 extern uint8_t	 live_int_counts[LIVE_INT_BUCKETS];	/* the internal set's */

@@ -23,12 +23,12 @@
  * for the engine's own work (core_tls.engine set).  They are not the
  * program's: never counted, and their free, wherever it happens (often at
  * thread exit, outside the engine), must not be counted either.  They are
- * kept in a small private hash set, and counted in the filter (so that the
- * hooks send their frees to the engine) and in a filter of their own,
- * live_int_counts: small enough to stay in the first-level cache, since in
- * exact mode every free asks it.  A free looks in the set only when its
- * counter there is not zero.  The set is the one thing a
- * nested call (a signal handler allocating while this thread is inside the
+ * kept in a small private hash set, and counted in a filter of their own,
+ * live_int_counts, small enough to stay in the first-level cache (in exact
+ * mode every free asks it), and in sampled mode in the filter too, so that
+ * the hooks send their frees to the engine.  A free looks in the set only
+ * when its counter there is not zero.  The set is the one thing a nested
+ * call (a signal handler allocating while this thread is inside the
  * engine) touches, so its lock is never waited for by a thread that may
  * already hold it: such a call leaves the set alone.
  *
@@ -314,20 +314,20 @@ live_count_down(uint8_t *c)
 		;
 }
 
-/* Raise the filter counter of an address. */
+/* Raise the filter counter of an address (sampled mode only). */
 static void
 live_filter_up(uint64_t addr)
 {
-	if (live_counts != NULL)
-		live_count_up(&live_counts[live_bucket(addr)]);
+	if (live_filter != NULL)
+		live_count_up(&live_filter[live_bucket(addr)]);
 }
 
-/* Lower the filter counter of an address. */
+/* Lower the filter counter of an address (sampled mode only). */
 static void
 live_filter_down(uint64_t addr)
 {
-	if (live_counts != NULL)
-		live_count_down(&live_counts[live_bucket(addr)]);
+	if (live_filter != NULL)
+		live_count_down(&live_filter[live_bucket(addr)]);
 }
 
 /*
@@ -384,10 +384,9 @@ live_insert(uint64_t addr, uint64_t size, double weight, uint32_t stack,
 	live_end(sh);
 	live_release(lp, solo);
 
-	if (!replaced) {
-		if (live_filter != NULL)
-			live_filter_up(addr);
-	} else {
+	if (!replaced)
+		live_filter_up(addr);
+	else {
 		/* Give back what the stale entry was charged. */
 		sample_estimate(&s, stale.size, stale.weight);
 		sample_charge(stale.stack, -s.est_bytes, -s.est_count, 0, 0,
@@ -433,8 +432,7 @@ live_remove(uint64_t addr, struct memtop_live_entry *out)
 	live_publish(sh, lp);
 	live_end(sh);
 	live_release(lp, solo);
-	if (live_filter != NULL)
-		live_filter_down(addr);
+	live_filter_down(addr);
 	return (1);
 }
 

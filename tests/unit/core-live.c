@@ -312,12 +312,23 @@ test_full_and_filter(void)
 		maybe += live_maybe(a);
 	}
 	is_uint(maybe, 0, "an empty table's filter lets no free through");
+	/* An internal block: the hooks' filter must send its free on. */
+	a = BASE + (1 << 29);
+	live_internal_add(a);
+	ok(live_maybe(a) && live_internal_maybe(a),
+	    "an internal block passes the filter and its own counters");
+	ok(live_internal_take(a) && !live_maybe(a) && !live_internal_maybe(a) &&
+	    !live_internal_take(a), "and is taken once, then forgotten");
 
 	z.sample_mean = 0;
 	z.config = MEMTOP_CFG_EXACT;
 	attach(&z);
 	ok(live_filter == NULL && live_maybe(BASE),
 	    "exact mode has no filter: every free looks");
+	live_internal_add(BASE + 128);
+	ok(live_internal_maybe(BASE + 128) && live_internal_take(BASE + 128) &&
+	    !live_internal_maybe(BASE + 128),
+	    "internal blocks keep their own counters in exact mode too");
 	live_insert(BASE + 64, 24, 1, 3, 0);
 	ok(live_remove(BASE + 64, &e) && e.size == 24 && e.weight == 1 &&
 	    e.stack == 3 && !live_remove(BASE + 64, &e),
@@ -447,7 +458,7 @@ test_probes(void)
 int
 main(void)
 {
-	tap_plan(24);
+	tap_plan(27);
 	test_single();
 	test_threads();
 	test_full_and_filter();
