@@ -13,7 +13,9 @@
  * shared object the bias is where p_vaddr 0 landed, and for a non-PIE
  * executable (ET_EXEC) libdwfl ignores the base.  Debug information comes
  * from the file itself or from the standard places (/usr/lib/debug, build
- * ids) through dwfl_standard_find_debuginfo.  C++ names are demangled.
+ * ids) through dwfl_standard_find_debuginfo, asked only when such a file
+ * exists or debuginfod servers are configured (symbols_find_debuginfo).
+ * C++ names are demangled.
  *
  * The routines that start the program and its threads (_start, and the C
  * library's __libc_start_main, start_thread, clone3 and the like: the
@@ -35,8 +37,11 @@
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /*
  * libbsd's RB_GENERATE_STATIC uses __unused, which libbsd's sys/cdefs.h
@@ -90,12 +95,88 @@ struct symbols {
 	struct sym_module	*modules;
 	u_int			 nmodules;
 	uint32_t		 modules_seen;	/* records read from the segment */
-	char			*debuginfo_path;
 };
+
+/* Where separate debug files are looked for, as libdwfl's default. */
+#define SYM_DEBUG_DIR	"/usr/lib/debug"
+
+/* Whether the file named a, b, c (joined) can be read. */
+static int
+symbols_readable(const char *a, const char *b, const char *c)
+{
+	char	path[PATH_MAX];
+	int	n;
+
+	n = snprintf(path, sizeof path, "%s%s%s", a, b, c);
+	return (n > 0 && (size_t)n < sizeof path && access(path, R_OK) == 0);
+}
+
+/*
+ * Whether a separate debug file of a module may be on this machine: one
+ * named by its build id under /usr/lib/debug/.build-id, or by its debug
+ * link beside it, in .debug/ beside it, or under /usr/lib/debug.
+ */
+static int
+symbols_debug_file_exists(Dwfl_Module *mod, const char *file_name,
+    const char *debuglink)
+{
+	const unsigned char	*id;
+	GElf_Addr		 vaddr;
+	char			 hex[2 * 64 + 2], dir[PATH_MAX], *slash;
+	int			 len, i, n = 0;
+
+	len = dwfl_module_build_id(mod, &id, &vaddr);
+	if (len > 1 && len <= 64) {
+		for (i = 0; i < len; i++) {
+			n += snprintf(hex + n, sizeof hex - (size_t)n, "%02x",
+			    id[i]);
+			if (i == 0)
+				hex[n++] = '/';
+		}
+		hex[n] = '\0';
+		if (symbols_readable(SYM_DEBUG_DIR "/.build-id/", hex,
+		    ".debug"))
+			return (1);
+	}
+	if (debuglink == NULL || file_name == NULL ||
+	    strlcpy(dir, file_name, sizeof dir) >= sizeof dir ||
+	    (slash = strrchr(dir, '/')) == NULL)
+		return (0);
+	slash[1] = '\0';
+	/* The debug link beside the file, unless it names the file itself. */
+	if (strcmp(file_name + (slash + 1 - dir), debuglink) != 0 &&
+	    symbols_readable(dir, "", debuglink))
+		return (1);
+	return (symbols_readable(dir, ".debug/", debuglink) ||
+	    symbols_readable(SYM_DEBUG_DIR, dir, debuglink));
+}
+
+/*
+ * Find a module's separate debug file.  libdwfl's standard search falls
+ * back to the debuginfod client when no local file is found, and loading
+ * that client costs tens of milliseconds (it brings in an HTTP and TLS
+ * stack) even when no server is configured, for every program whose debug
+ * files are not installed.  Without DEBUGINFOD_URLS it has nothing to ask,
+ * so the standard search runs only when a local file may be found; with
+ * servers configured it runs as is and may download.
+ */
+static int
+symbols_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+    Dwarf_Addr base, const char *file_name, const char *debuglink,
+    GElf_Word crc, char **debuginfo_file_name)
+{
+	const char	*urls = getenv("DEBUGINFOD_URLS");
+
+	if ((urls == NULL || *urls == '\0') &&
+	    !symbols_debug_file_exists(mod, file_name, debuglink))
+		return (-1);
+	return (dwfl_standard_find_debuginfo(mod, userdata, modname, base,
+	    file_name, debuglink, crc, debuginfo_file_name));
+}
 
 static const Dwfl_Callbacks symbols_callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = symbols_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 };
 

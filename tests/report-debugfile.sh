@@ -1,0 +1,82 @@
+#!/bin/sh
+# report-debugfile.sh: a program whose debug information is in a separate
+# file, as distributions ship it.  memtop finds the file by the program's
+# debug link (in .debug/ beside it) and by its build id (under
+# /usr/lib/debug/.build-id), and names every frame with its line, inlined
+# ones included.  With no debug file anywhere, functions are still named
+# from the symbol table, and memtop does not load the debuginfod client
+# (an HTTP and TLS stack, tens of milliseconds) unless DEBUGINFOD_URLS names
+# a server to ask.  Whatever this test puts under /usr/lib/debug it removes.
+
+. "$top_srcdir/tests/lib/tap.sh"
+
+plan 9
+
+need "objcopy (binutils)" objcopy --version
+need "root, to write under /usr/lib/debug" test "$(id -u)" = 0
+need "the debuginfod client (libdebuginfod1)" \
+    sh -c 'ldconfig -p | grep -q "libdebuginfod\.so\.1 "'
+
+BUILDID=$(LC_ALL=C readelf -n "$TARGETS/known-inline" |
+    sed -n 's/.*Build ID: \([0-9a-f]*\).*/\1/p')
+need "a build id in the test program" test -n "$BUILDID"
+IDDIR=/usr/lib/debug/.build-id/$(echo "$BUILDID" | cut -c1-2)
+IDFILE=$IDDIR/$(echo "$BUILDID" | cut -c3-).debug
+made_iddir=0
+cleanup() {
+	rm -f "$IDFILE"
+	[ "$made_iddir" -eq 1 ] && rmdir "$IDDIR" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+[ -e "$IDFILE" ] && need "no debug file at $IDFILE already" false
+
+# The program without its debug sections, and those sections alone.
+mkdir -p "$T/bin/.debug"
+cp "$TARGETS/known-inline" "$T/bin/prog"
+objcopy --only-keep-debug "$T/bin/prog" "$T/bin/.debug/prog.debug"
+objcopy --strip-debug "$T/bin/prog"
+cp "$T/bin/prog" "$T/bin/bare"
+(cd "$T/bin/.debug" && objcopy --add-gnu-debuglink=prog.debug ../prog)
+
+REPORT=$T/r.json
+EXPECT=$T/expect
+LINES="[(f['function'], f['line']) for f in site('inner_alloc', file='known-inline.c')['frames'][:4]] == [('inner_alloc', e['inner']), ('middle_alloc', e['middle']), ('outer_site', e['outer']), ('main', e['main'])]"
+
+# 1-2: by the debug link.
+"$MEMTOP" --exact --report=json -o "$REPORT" -- "$T/bin/prog" "$EXPECT" \
+    >"$T/out" 2>"$T/err"
+is $? 0 "memtop exits 0 (debug link)" || diag_file "$T/err"
+check_json "by the debug link: inlined frames and lines" "$LINES"
+
+# 3-4: by the build id, the program without a debug link.
+[ -d "$IDDIR" ] || { mkdir -p "$IDDIR" && made_iddir=1; }
+cp "$T/bin/.debug/prog.debug" "$IDFILE"
+"$MEMTOP" --exact --report=json -o "$REPORT" -- "$T/bin/bare" "$EXPECT" \
+    >"$T/out" 2>"$T/err"
+is $? 0 "memtop exits 0 (build id)" || diag_file "$T/err"
+check_json "by the build id: inlined frames and lines" "$LINES"
+rm -f "$IDFILE"
+
+# 5-7: no debug file anywhere: names from the symbol table, no lines, and
+# the debuginfod client is not loaded (LD_DEBUG=files lists every object
+# memtop and the program load, dlopen included).
+LD_DEBUG=files "$MEMTOP" --exact --report=json -o "$REPORT" -- \
+    "$T/bin/bare" "$EXPECT" >"$T/out" 2>"$T/err"
+is $? 0 "memtop exits 0 (no debug file)" || diag_file "$T/err"
+check_json "no debug file: functions named, without lines" \
+    "[(f['function'], f['line']) for f in site('outer_site')['frames'][:2]] == [('outer_site', None), ('main', None)]"
+! grep -q 'file=libdebuginfod' "$T/err"
+ok $? "without DEBUGINFOD_URLS the debuginfod client is not loaded" ||
+    grep 'file=libdebuginfod' "$T/err" | diag_file /dev/stdin
+
+# 8-9: with a server named (one that refuses at once), it is asked.
+DEBUGINFOD_URLS=http://127.0.0.1:9 DEBUGINFOD_CACHE_PATH=$T/cache \
+    DEBUGINFOD_TIMEOUT=2 LD_DEBUG=files "$MEMTOP" --exact --report=json \
+    -o "$REPORT" -- "$T/bin/bare" "$EXPECT" >"$T/out" 2>"$T/err"
+is $? 0 "memtop exits 0 (DEBUGINFOD_URLS set)" || diag_file "$T/err"
+grep -q 'file=libdebuginfod' "$T/err"
+ok $? "with DEBUGINFOD_URLS the debuginfod client is asked"
+
+tap_done
