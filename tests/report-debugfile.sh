@@ -6,20 +6,30 @@
 # ones included.  With no debug file anywhere, functions are still named
 # from the symbol table, and memtop does not load the debuginfod client
 # (an HTTP and TLS stack, tens of milliseconds) unless DEBUGINFOD_URLS names
-# a server to ask.  Whatever this test puts under /usr/lib/debug it removes.
+# a server to ask.  The C library's frames are named from its debug file's
+# symbol table (its local functions too) but its debug information is not
+# read: no file, no line (libc6-dbg installed; see symbols.c for why).
+# Whatever this test puts under /usr/lib/debug it removes.
 
 . "$top_srcdir/tests/lib/tap.sh"
 
-plan 9
+plan 12
 
 need "objcopy (binutils)" objcopy --version
 need "root, to write under /usr/lib/debug" test "$(id -u)" = 0
 need "the debuginfod client (libdebuginfod1)" \
     sh -c 'ldconfig -p | grep -q "libdebuginfod\.so\.1 "'
 
-BUILDID=$(LC_ALL=C readelf -n "$TARGETS/known-inline" |
-    sed -n 's/.*Build ID: \([0-9a-f]*\).*/\1/p')
+# build_id FILE: the file's build id, in hex.
+build_id() {
+	LC_ALL=C readelf -n "$1" | sed -n 's/.*Build ID: \([0-9a-f]*\).*/\1/p'
+}
+BUILDID=$(build_id "$TARGETS/known-inline")
 need "a build id in the test program" test -n "$BUILDID"
+LIBC=$(ldd /bin/ls | sed -n 's/.*libc\.so\.6 => \([^ ]*\) .*/\1/p')
+LIBCID=$(build_id "$LIBC")
+need "the C library's debug file (libc6-dbg)" test -r \
+    "/usr/lib/debug/.build-id/$(echo "$LIBCID" | cut -c1-2)/$(echo "$LIBCID" | cut -c3-).debug"
 IDDIR=/usr/lib/debug/.build-id/$(echo "$BUILDID" | cut -c1-2)
 IDFILE=$IDDIR/$(echo "$BUILDID" | cut -c3-).debug
 made_iddir=0
@@ -78,5 +88,17 @@ DEBUGINFOD_URLS=http://127.0.0.1:9 DEBUGINFOD_CACHE_PATH=$T/cache \
 is $? 0 "memtop exits 0 (DEBUGINFOD_URLS set)" || diag_file "$T/err"
 grep -q 'file=libdebuginfod' "$T/err"
 ok $? "with DEBUGINFOD_URLS the debuginfod client is asked"
+
+# 10-12: ls reads a directory: glibc's opendir allocates its buffer in
+# __alloc_dir, a function local to the library, named only in its debug
+# file's symbol table.
+EXPECT=
+"$MEMTOP" --exact --top 0 --report=json -o "$REPORT" -- /bin/ls / \
+    >"$T/out" 2>"$T/err"
+is $? 0 "memtop exits 0 (ls)" || diag_file "$T/err"
+check_json "the C library's local function is named from its debug file" \
+    "site('__alloc_dir')['frames'][0]['module'].startswith('libc.so')"
+check_json "no frame of the C library has a file or a line" \
+    "[(f['function'], f['file'], f['line']) for st in r['stacks'] for f in st['frames'] if (f['module'] or '').startswith('libc.so') and (f['file'] is not None or f['line'] is not None)] == []"
 
 tap_done

@@ -17,12 +17,12 @@
  * exists or debuginfod servers are configured (symbols_find_debuginfo).
  * C++ names are demangled.
  *
- * The routines that start the program and its threads (_start, and the C
- * library's __libc_start_main, start_thread, clone3 and the like: the
- * bottom of every stack) are named from the symbol table only.  Their file
- * and line say nothing to the user, and looking them up would read the C
- * library's whole debug information (libc6-dbg's is ~35 MB decompressed,
- * ~90 ms) even when no other frame of the library is in any stack.
+ * _start, and every frame of the C library (its start routines are the
+ * bottom of every stack), are named from the symbol table only, the debug
+ * file's when there is one.  Their file and line say little to the user,
+ * and looking up one of them reads the C library's whole debug information
+ * (libc6-dbg's is ~10 MB of compressed sections, 50-90 ms of CPU, and a
+ * short program ran that much longer beside it).
  *
  * Python frames name a code record in the segment (file, qualified name)
  * and carry their line.  Every answer is cached per frame value and its
@@ -550,32 +550,19 @@ symbols_inlines(struct symbols *sy, struct sym_module *m, struct sym_node *n,
 }
 
 /*
- * Nonzero for a routine that starts the program or a thread: _start in any
- * module, the others in the C library only (a program may well have a
- * function of its own called clone).
+ * Nonzero for a frame named from the symbol table alone: _start in any
+ * module, and every frame of the C library (a program may well have
+ * functions of its own called clone or start_thread).
  */
 static int
-symbols_start_routine(const struct sym_module *m, const char *name)
+symbols_names_only(const struct sym_module *m, const char *name)
 {
-	static const char *const starts[] = {
-		"__libc_start_main", "__libc_start_main_impl",
-		"__libc_start_call_main", "libc_start_main_stage2",
-		"start_thread", "__clone3", "clone3", "__clone", "clone",
-	};
-	size_t	i, len;
+	size_t	len = strcspn(name, "@");	/* "_start@@..." */
 
-	len = strcspn(name, "@");	/* "__libc_start_main@@GLIBC_2.34" */
 	if (len == 6 && strncmp(name, "_start", 6) == 0)
 		return (1);
-	if (strncmp(m->name, "libc.so", 7) != 0 &&
-	    strncmp(m->name, "ld-musl", 7) != 0)
-		return (0);
-	for (i = 0; i < sizeof starts / sizeof starts[0]; i++) {
-		if (strlen(starts[i]) == len &&
-		    strncmp(name, starts[i], len) == 0)
-			return (1);
-	}
-	return (0);
+	return (strncmp(m->name, "libc.so", 7) == 0 ||
+	    strncmp(m->name, "ld-musl", 7) == 0);
 }
 
 /* Name a native frame. */
@@ -607,7 +594,7 @@ symbols_native(struct symbols *sy, struct sym_node *n)
 		if (name != NULL && *name != '\0') {
 			f->function = symbols_demangle(sy, name);
 			f->resolved = 1;
-			if (symbols_start_routine(m, name))
+			if (symbols_names_only(m, name))
 				return;
 		}
 		line = dwfl_module_getsrc(m->mod, pc);
