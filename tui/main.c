@@ -329,7 +329,7 @@ main_poll(struct launch *l, struct segment *seg, struct model *m)
  * Name the frames of the stacks the report will most likely show (the top
  * stacks by bytes at the peak so far) while the target still runs: the
  * first lookups in a module read its debug information, which can take a
- * good part of a second (libc's, when installed), and would otherwise
+ * good part of a second (a large separate debug file), and would otherwise
  * happen after the target exited, while the user waits.  Done at most
  * every MAIN_WARM_NS, and only when new stacks appeared.
  */
