@@ -115,6 +115,7 @@ struct core_thread {
 	int64_t				 countdown;
 	int64_t				 delta;	/* unflushed net bytes */
 	struct memtop_thread_slot	*slot;	/* own slot, or NULL */
+	uint32_t			 fast;	/* CORE_FAST_*, see below */
 	uint32_t			 guard;	/* reentrancy depth */
 	uint32_t			 state;	/* CORE_THREAD_* */
 	int32_t				 tid;
@@ -138,6 +139,27 @@ extern __thread struct core_thread core_tls
     __attribute__((tls_model("initial-exec")));
 
 /*
+ * The thread's fast paths (hooks.c), one test each: malloc's is on while
+ * the thread holds no guard and the process tracks with glibc's allocator
+ * behind; free's also needs the thread's own slot and sampled mode (exact
+ * mode looks every free up).  Cleared when the guard is taken, set again
+ * when it is left, and by the hooks' other paths; a thread whose bits are
+ * stale after core_disable (another thread's) only calls the real functions
+ * and counts in its own slot until its next slow path clears them.
+ */
+#define CORE_FAST_MALLOC	1u
+#define CORE_FAST_FREE		2u
+
+static inline void	core_fast_arm(struct core_thread *);
+
+/* Take and leave the reentrancy guard (the only ways to change it). */
+#define CORE_GUARD_ENTER(t)	do { (t)->guard++; (t)->fast = 0; } while (0)
+#define CORE_GUARD_LEAVE(t)	do {					\
+	if (--(t)->guard == 0)						\
+		core_fast_arm(t);					\
+} while (0)
+
+/*
  * The engine's own work (sampling, unwinding, attaching, mapping calls)
  * holds the guard and marks itself: what libc, libunwind or the loader
  * allocate for it then is "internal" (see live.c), never counted, and its
@@ -145,8 +167,8 @@ extern __thread struct core_thread core_tls
  * around a real allocator call, or by python.c's allocator wrappers) only
  * makes nested calls pass through.
  */
-#define CORE_ENGINE_ENTER(t)	do { (t)->guard++; (t)->engine++; } while (0)
-#define CORE_ENGINE_LEAVE(t)	do { (t)->engine--; (t)->guard--; } while (0)
+#define CORE_ENGINE_ENTER(t)	do { CORE_GUARD_ENTER(t); (t)->engine++; } while (0)
+#define CORE_ENGINE_LEAVE(t)	do { (t)->engine--; CORE_GUARD_LEAVE(t); } while (0)
 
 /*
  * Nonzero while the process tracks: attached, not disabled, not a forked
@@ -167,15 +189,6 @@ extern int core_exact;
  */
 extern int core_glibc_malloc;
 extern size_t (*core_real_usable)(void *);
-
-/*
- * The real malloc and free, for the hooks' fast paths (hooks.c): set with
- * core_glibc_malloc, and cleared with it, so that one load both finds the
- * function and says the fast path is on.  core_fast_free stays NULL in
- * exact mode, where every free looks in the live table.
- */
-extern void *(*core_fast_malloc)(size_t);
-extern void (*core_fast_free)(void *);
 
 static inline size_t
 core_glibc_usable(const void *p)
@@ -419,7 +432,21 @@ live_shard_index(uint64_t addr, uint64_t h)
 static inline uint64_t
 live_bucket(uint64_t addr)
 {
-	return (((addr >> 4) ^ (addr >> 20)) & (LIVE_FILTER_SIZE - 1));
+	return ((addr >> 4) & (LIVE_FILTER_SIZE - 1));
+}
+
+/* Set the thread's fast-path bits from its state and the process's. */
+static inline void
+core_fast_arm(struct core_thread *t)
+{
+	uint32_t	f = 0;
+
+	if (t->guard == 0 && core_active && core_glibc_malloc) {
+		f = CORE_FAST_MALLOC;
+		if (t->slot != NULL && live_filter != NULL)
+			f |= CORE_FAST_FREE;
+	}
+	t->fast = f;
 }
 
 /* live_maybe, when the filter is known to be there (sampled mode). */

@@ -52,8 +52,6 @@ fork_child(void)
 
 	core_active = 0;
 	core_glibc_malloc = 0;	/* the hooks' fast paths off */
-	core_fast_malloc = NULL;
-	core_fast_free = NULL;
 	/* This thread's state points into the segment: forget it. */
 	t->slot = NULL;
 	t->countdown = 0;

@@ -61,6 +61,35 @@ static void	*(*real_mremap)(void *, size_t, size_t, int, ...);
 static int	 hooks_state;
 static size_t	 hooks_page = 4096;
 
+/*
+ * The fast paths' updates of a thread-local counter, each one instruction
+ * on memory and a branch (left to itself the compiler loads, changes,
+ * stores and tests):
+ *   HOOKS_SUB_JLE(x, v, l)         x -= v, then go to l if x <= 0;
+ *   HOOKS_ADD_JGT(x, v, m, l)      x += v, then go to l if x > m;
+ *   HOOKS_SUB_JLE_IMM(x, v, k, l)  x -= v, then go to l if x <= k.
+ * The asm changes x in place: x is an input, with a memory clobber (asm
+ * goto with outputs is newer and was miscompiled).  Other targets get C.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HOOKS_SUB_JLE(x, v, l)						\
+	__asm__ goto("subq %1, %0\n\tjle %l[" #l "]"			\
+	    : : "m"(x), "r"(v) : "cc", "memory" : l)
+#define HOOKS_ADD_JGT(x, v, m, l)					\
+	__asm__ goto("addq %1, %0\n\tcmpq %2, %0\n\tjg %l[" #l "]"	\
+	    : : "m"(x), "r"(v), "r"(m) : "cc", "memory" : l)
+#define HOOKS_SUB_JLE_IMM(x, v, k, l)					\
+	__asm__ goto("subq %1, %0\n\tcmpq %2, %0\n\tjle %l[" #l "]"	\
+	    : : "m"(x), "r"(v), "i"(k) : "cc", "memory" : l)
+#else
+#define HOOKS_SUB_JLE(x, v, l)						\
+	do { if (__builtin_expect(((x) -= (v)) <= 0, 0)) goto l; } while (0)
+#define HOOKS_ADD_JGT(x, v, m, l)					\
+	do { if (__builtin_expect(((x) += (v)) > (m), 0)) goto l; } while (0)
+#define HOOKS_SUB_JLE_IMM(x, v, k, l)					\
+	do { if (__builtin_expect(((x) -= (v)) <= (k), 0)) goto l; } while (0)
+#endif
+
 /* glibc's chunk header flag of a block mmapped on its own. */
 #define HOOKS_CHUNK_MMAPPED	((size_t)2)
 
@@ -169,12 +198,8 @@ hooks_init(void)
 	    real_mremap == NULL || core_real_usable == NULL)
 		core_write_stderr("memtop: allocator functions not found, "
 		    "not tracking\n");
-	else if (shm_attach_env() == 0 && glibc && core_active) {
+	else if (shm_attach_env() == 0 && glibc && core_active)
 		core_glibc_malloc = 1;	/* the fast paths are on */
-		core_fast_malloc = real_malloc;
-		if (live_filter != NULL)
-			core_fast_free = real_free;
-	}
 	CORE_ENGINE_LEAVE(&core_tls);
 }
 
@@ -259,14 +284,14 @@ hooks_internal_free(void *p)
 
 /*
  * malloc and free, the calls that matter most, are written so that their
- * fast path saves no register and makes no call but the real one (free's
- * is a tail jump): everything else is in the out-of-line functions below,
- * reached by tail calls, which also keeps the tracker to one frame when a
- * sample is unwound.  The fast path is on while core_fast_malloc (and
- * core_fast_free, sampled mode only) is set: tracking, with glibc's
- * allocator behind.  A block mmapped on its own (IS_MMAPPED in its chunk
- * header) leaves the fast path, so that its size there is one mask:
- * (header - 8) & ~7, the usable size of any other chunk.
+ * fast path makes no call but the real one (free's is a tail jump):
+ * everything else is in the out-of-line functions below, reached by tail
+ * calls, which also keeps the tracker to one frame when a sample is
+ * unwound.  The fast path is on while the thread's CORE_FAST_* bit is
+ * (core.h): tracking, no guard held, glibc's allocator behind, and for
+ * free a slot of its own in sampled mode.  A block mmapped on its own
+ * (IS_MMAPPED in its chunk header) leaves the fast path, so that its size
+ * there is one mask: (header - 8) & ~7, the usable size of any other chunk.
  */
 
 /* malloc passing through, or with an allocator other than glibc's. */
@@ -283,11 +308,12 @@ hooks_malloc_other(size_t n)
 			return (malloc(n));	/* just attached */
 		return (hooks_internal(t, real_malloc(n)));
 	}
-	if (core_glibc_malloc)
+	core_fast_arm(t);		/* a new thread, or tracking stopped */
+	if (t->fast & CORE_FAST_MALLOC)
 		return (malloc(n));
-	t->guard++;
+	CORE_GUARD_ENTER(t);
 	p = real_malloc(n);
-	t->guard--;
+	CORE_GUARD_LEAVE(t);
 	if (p != NULL)
 		engine_alloc_fast(p, core_real_usable(p), 0);
 	return (p);
@@ -299,6 +325,8 @@ hooks_alloc_mmapped(void *p)
 {
 	if (core_active)
 		engine_alloc_fast(p, core_glibc_usable(p), 0);
+	else
+		core_tls.fast = 0;
 	return (p);
 }
 
@@ -308,8 +336,10 @@ hooks_alloc_slow(void *p, size_t size)
 {
 	struct core_thread	*t = &core_tls;
 
-	if (!core_active)
+	if (!core_active) {
+		t->fast = 0;
 		return (p);
+	}
 	if (t->state == CORE_THREAD_OWN && t->scratch != NULL) {
 		/* The live table's slot comes in while unwinding. */
 		live_prefetch((uint64_t)(uintptr_t)p);
@@ -328,6 +358,8 @@ hooks_alloc_flush(void *p, size_t size)
 {
 	if (core_active)
 		engine_flush_alloc(p, size);
+	else
+		core_tls.fast = 0;
 	return (p);
 }
 
@@ -336,31 +368,30 @@ malloc(size_t n)
 {
 	struct core_thread		*t = &core_tls;
 	struct memtop_thread_slot	*slot;
-	void				*(*fast)(size_t) = core_fast_malloc;
 	void				*p;
-	size_t				 size;
-	int64_t				 d;
+	int64_t				 size;
 
-	if (__builtin_expect(t->guard != 0 || fast == NULL, 0))
+	if (__builtin_expect(!(t->fast & CORE_FAST_MALLOC), 0))
 		return (hooks_malloc_other(n));
 	/* glibc's allocator never calls back through the PLT: no guard. */
-	if ((p = fast(n)) == NULL)
+	if ((p = real_malloc(n)) == NULL)
 		return (NULL);
-	size = ((const size_t *)p)[-1];
+	size = ((const int64_t *)p)[-1];
 	if (__builtin_expect((size & HOOKS_CHUNK_MMAPPED) != 0, 0))
 		return (hooks_alloc_mmapped(p));
-	size = (size - 8) & ~(size_t)7;
-	if (__builtin_expect((t->countdown -= (int64_t)size) <= 0, 0))
-		return (hooks_alloc_slow(p, size));
+	size = (size - 8) & ~(int64_t)7;
+	HOOKS_SUB_JLE(t->countdown, size, sample);
 	slot = t->slot;		/* countdown > 0: the thread owns a slot */
-	CORE_OWN_ADD(slot->alloc_bytes, size);
+	CORE_OWN_ADD(slot->alloc_bytes, (uint64_t)size);
 	CORE_OWN_ADD(slot->alloc_count, 1);
 	/* flush_limit is below MEMTOP_FLUSH_BYTES (sample.c). */
-	d = (t->delta += (int64_t)size);
-	if (__builtin_expect(d > __atomic_load_n(&core_shm.glob->flush_limit,
-	    __ATOMIC_RELAXED), 0))
-		return (hooks_alloc_flush(p, size));
+	HOOKS_ADD_JGT(t->delta, size, __atomic_load_n(
+	    &core_shm.glob->flush_limit, __ATOMIC_RELAXED), flush);
 	return (p);
+sample:
+	return (hooks_alloc_slow(p, (size_t)size));
+flush:
+	return (hooks_alloc_flush(p, (size_t)size));
 }
 
 /* free passing through, in exact mode, or with another allocator. */
@@ -378,6 +409,7 @@ hooks_free_other(void *p)
 		return;
 	}
 	if (core_glibc_malloc) {
+		core_fast_arm(t);	/* a new thread, or tracking stopped */
 		/* Exact mode looks every free up: overlap it with the header. */
 		if (live_filter == NULL)
 			live_prefetch((uint64_t)(uintptr_t)p);
@@ -386,9 +418,9 @@ hooks_free_other(void *p)
 		return;
 	}
 	engine_free_fast(p, core_real_usable(p));
-	t->guard++;
+	CORE_GUARD_ENTER(t);
 	real_free(p);
-	t->guard--;
+	CORE_GUARD_LEAVE(t);
 }
 
 /*
@@ -402,6 +434,8 @@ hooks_free_slow(void *p)
 		return;
 	if (core_active)
 		engine_free_slow(p, core_glibc_usable(p));
+	else
+		core_tls.fast = 0;
 	real_free(p);
 }
 
@@ -411,6 +445,8 @@ hooks_free_flush(void *p)
 {
 	if (core_active)
 		engine_flush_free();
+	else
+		core_tls.fast = 0;
 	real_free(p);
 }
 
@@ -419,32 +455,30 @@ free(void *p)
 {
 	struct core_thread		*t = &core_tls;
 	struct memtop_thread_slot	*slot;
-	void				(*fast)(void *) = core_fast_free;
-	size_t				 size;
+	int64_t				 size;
 
 	if (p == NULL)
 		return;
-	if (__builtin_expect(t->guard != 0 || fast == NULL, 0)) {
+	if (__builtin_expect(!(t->fast & CORE_FAST_FREE), 0)) {
 		hooks_free_other(p);
 		return;
 	}
-	size = ((const size_t *)p)[-1];
-	slot = t->slot;
+	size = ((const int64_t *)p)[-1];
 	if (__builtin_expect((size & HOOKS_CHUNK_MMAPPED) != 0 ||
-	    slot == NULL || live_filter_hit((uint64_t)(uintptr_t)p), 0)) {
+	    live_filter_hit((uint64_t)(uintptr_t)p), 0)) {
 		hooks_free_slow(p);
 		return;
 	}
-	size = (size - 8) & ~(size_t)7;
+	size = (size - 8) & ~(int64_t)7;
+	slot = t->slot;		/* CORE_FAST_FREE: the thread owns one */
 	/* Counted before the block goes: its address may be reused at once. */
-	CORE_OWN_ADD(slot->free_bytes, size);
+	CORE_OWN_ADD(slot->free_bytes, (uint64_t)size);
 	CORE_OWN_ADD(slot->free_count, 1);
-	if (__builtin_expect((t->delta -= (int64_t)size) <= -MEMTOP_FLUSH_BYTES,
-	    0)) {
-		hooks_free_flush(p);
-		return;
-	}
-	fast(p);
+	HOOKS_SUB_JLE_IMM(t->delta, size, -MEMTOP_FLUSH_BYTES, flush);
+	real_free(p);
+	return;
+flush:
+	hooks_free_flush(p);
 }
 
 HOOK void *
@@ -466,9 +500,9 @@ calloc(size_t n, size_t m)
 			return (calloc(n, m));
 		return (hooks_internal(t, real_calloc(n, m)));
 	}
-	t->guard++;
+	CORE_GUARD_ENTER(t);
 	p = real_calloc(n, m);
-	t->guard--;
+	CORE_GUARD_LEAVE(t);
 	if (p != NULL)
 		engine_alloc_fast(p, core_usable_size(p), 0);
 	return (p);
@@ -518,9 +552,9 @@ realloc(void *p, size_t n)
 		old = core_usable_size(p);
 		took = engine_take(p, &e);
 	}
-	t->guard++;
+	CORE_GUARD_ENTER(t);
 	q = real_realloc(p, n);
-	t->guard--;
+	CORE_GUARD_LEAVE(t);
 	if (q == NULL && (p == NULL || n != 0)) {
 		/* Failed: p is untouched. */
 		if (took == ENGINE_SAMPLED)
@@ -565,9 +599,9 @@ posix_memalign(void **pp, size_t align, size_t n)
 			hooks_internal(t, *pp);
 		return (r);
 	}
-	t->guard++;
+	CORE_GUARD_ENTER(t);
 	r = real_posix_memalign(pp, align, n);
-	t->guard--;
+	CORE_GUARD_LEAVE(t);
 	if (r == 0 && *pp != NULL)
 		engine_alloc_fast(*pp, core_usable_size(*pp), 0);
 	return (r);
@@ -587,9 +621,9 @@ posix_memalign(void **pp, size_t align, size_t n)
 			return (again);					\
 		return (hooks_internal(t, (call)));			\
 	}								\
-	t->guard++;							\
+	CORE_GUARD_ENTER(t);						\
 	p = (call);							\
-	t->guard--;							\
+	CORE_GUARD_LEAVE(t);						\
 	if (p != NULL)							\
 		engine_alloc_fast(p, core_usable_size(p), 0);		\
 	return (p);							\

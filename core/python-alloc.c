@@ -196,9 +196,9 @@ palloc_malloc(void *ctx, size_t n)
 		return (d->malloc(d->ctx, n));
 	if (__builtin_expect(!palloc_used, 0))
 		palloc_used = 1;
-	t->guard++;
+	CORE_GUARD_ENTER(t);
 	p = d->malloc(d->ctx, n);
-	t->guard--;
+	CORE_GUARD_LEAVE(t);
 	if (p != NULL)
 		palloc_count(p, n);
 	return (p);
@@ -215,9 +215,9 @@ palloc_calloc(void *ctx, size_t n, size_t m)
 
 	if (t->guard != 0 || !core_active)
 		return (d->calloc(d->ctx, n, m));
-	t->guard++;
+	CORE_GUARD_ENTER(t);
 	p = d->calloc(d->ctx, n, m);
-	t->guard--;
+	CORE_GUARD_LEAVE(t);
 	if (p != NULL)
 		palloc_count(p, __builtin_mul_overflow(n, m, &total) ? 0 :
 		    total);
@@ -245,9 +245,9 @@ palloc_realloc(void *ctx, void *p, size_t n)
 		old = palloc_size(p);
 		took = engine_take(p, &e);
 	}
-	t->guard++;
+	CORE_GUARD_ENTER(t);
 	q = d->realloc(d->ctx, p, n);
-	t->guard--;
+	CORE_GUARD_LEAVE(t);
 	if (q == NULL) {
 		if (took == ENGINE_SAMPLED)
 			engine_put_back(&e);
@@ -274,9 +274,9 @@ palloc_free(void *ctx, void *p)
 		return;
 	}
 	engine_free_fast(p, palloc_size(p));
-	t->guard++;
+	CORE_GUARD_ENTER(t);
 	d->free(d->ctx, p);
-	t->guard--;
+	CORE_GUARD_LEAVE(t);
 }
 
 /* Wrapped arena allocation: label pymalloc arenas, keep the page map. */

@@ -40,8 +40,6 @@
 __thread struct core_thread core_tls __attribute__((tls_model("initial-exec")));
 
 int		  core_glibc_malloc;
-void		*(*core_fast_malloc)(size_t);
-void		 (*core_fast_free)(void *);
 size_t		(*core_real_usable)(void *) = malloc_usable_size;
 
 static uint32_t	sample_slot_hint;	/* where slot searches start */
@@ -56,14 +54,14 @@ static uint32_t	sample_break_claim;	/* break_seq of the break we fire */
 void
 core_guard_enter(void)
 {
-	core_tls.guard++;
+	CORE_GUARD_ENTER(&core_tls);
 }
 
 /* Leave the reentrancy guard. */
 void
 core_guard_leave(void)
 {
-	core_tls.guard--;
+	CORE_GUARD_LEAVE(&core_tls);
 }
 
 /* Nonzero while this thread is inside the tracker. */

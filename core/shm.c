@@ -91,8 +91,7 @@ core_disable(const char *why)
 
 	core_active = 0;
 	core_glibc_malloc = 0;	/* the hooks' fast paths off */
-	core_fast_malloc = NULL;
-	core_fast_free = NULL;
+	core_tls.fast = 0;	/* other threads: see CORE_FAST_MALLOC */
 	if (hdr != NULL) {
 		len = strlen(why);
 		if (len >= sizeof hdr->disabled_reason)
