@@ -133,7 +133,8 @@ struct core_thread {
 	uint16_t			 last_flags;	/* (stacks.c) */
 	uint16_t			 lane;		/* of the aggregates */
 	uint32_t			 lane_own;	/* nonzero: lane is ours */
-	uint32_t			 pad3;
+	uint32_t			 unwind_failed;	/* no cache: libunwind */
+	struct unwind_cache		*unwind;	/* unwind.c, or NULL */
 };
 extern __thread struct core_thread core_tls
     __attribute__((tls_model("initial-exec")));
@@ -224,6 +225,8 @@ uint64_t core_now(void);
 uint64_t core_now_event(void);
 int32_t	 core_gettid(void);
 void	 core_write_stderr(const char *s);
+void	 core_write_u64(uint64_t v);
+void	 core_write_hex(uint64_t v);
 void	 core_set_exiting(void);
 
 /* Spinlock for private and shared 32-bit lock words (slow paths only). */
@@ -355,6 +358,7 @@ uint64_t maps_tracked_bytes(void);
 void	 stacks_init(void);
 void	 stacks_set_own_range(uintptr_t lo, uintptr_t hi);
 uint32_t stacks_capture(int is_mmap);
+int	 stacks_own(uint64_t ip);
 uint32_t stacks_unwound(int n, int is_mmap);
 uint32_t stacks_intern(const uint64_t *frames, size_t n, uint16_t flags);
 uint32_t stacks_hash(const uint64_t *frames, size_t n);
@@ -475,6 +479,19 @@ void	 engine_alloc_unwound(void *p, size_t size, uint32_t live_flags,
 	     int n);
 int	 unw_backtrace(void **, int)	/* libunwind's */
 	     __attribute__((visibility("default")));
+
+/*
+ * unwind.c: the current stack's return addresses into buf (at most max),
+ * innermost first, starting with the one into the caller; libunwind's
+ * unw_backtrace where the cached rules cannot do it.  Needs the engine
+ * mark held (a rule's first lookup may allocate).
+ */
+struct unwind_cache;
+int	 unwind_backtrace(void **buf, int max);
+void	 unwind_init(void);
+void	 unwind_forget(void);
+void	 unwind_report(void);
+void	 unwind_thread_release(struct core_thread *t);
 void	 engine_free_slow(void *p, size_t size);
 void	 engine_flush_alloc(void *p, size_t size);
 void	 engine_flush_free(void);
@@ -507,7 +524,7 @@ engine_alloc_fast(void *p, size_t size, uint32_t live_flags)
 			live_prefetch((uint64_t)(uintptr_t)p);
 			CORE_ENGINE_ENTER(t);
 			engine_alloc_unwound(p, size, live_flags,
-			    unw_backtrace((void **)t->scratch,
+			    unwind_backtrace((void **)t->scratch,
 			    (int)t->scratch_ips));
 			CORE_ENGINE_LEAVE(t);
 		} else

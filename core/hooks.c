@@ -54,6 +54,7 @@ static void	*(*real_pvalloc)(size_t);
 static void	*(*real_mmap)(void *, size_t, int, int, int, off_t);
 static int	 (*real_munmap)(void *, size_t);
 static void	*(*real_mremap)(void *, size_t, size_t, int, ...);
+static int	 (*real_dlclose)(void *);
 
 #define HOOKS_NONE	0
 #define HOOKS_RESOLVING	1
@@ -175,6 +176,7 @@ hooks_init(void)
 	real_mmap = hooks_next("mmap");
 	real_munmap = hooks_next("munmap");
 	real_mremap = hooks_next("mremap");
+	real_dlclose = hooks_next("dlclose");
 	core_real_usable = hooks_next("malloc_usable_size");
 
 	/*
@@ -224,6 +226,7 @@ hooks_destructor(void)
 	CORE_ENGINE_ENTER(&core_tls);
 	core_set_exiting();
 	sample_flush_thread(&core_tls);
+	unwind_report();
 	CORE_ENGINE_LEAVE(&core_tls);
 }
 
@@ -344,7 +347,7 @@ hooks_alloc_slow(void *p, size_t size)
 		/* The live table's slot comes in while unwinding. */
 		live_prefetch((uint64_t)(uintptr_t)p);
 		CORE_ENGINE_ENTER(t);
-		engine_alloc_unwound(p, size, 0, unw_backtrace(
+		engine_alloc_unwound(p, size, 0, unwind_backtrace(
 		    (void **)t->scratch, (int)t->scratch_ips));
 		CORE_ENGINE_LEAVE(t);
 	} else
@@ -752,4 +755,20 @@ mremap(void *old, size_t oldlen, size_t len, int flags, ...)
 	maps_unlock();
 	CORE_ENGINE_LEAVE(t);
 	return (p);
+}
+
+/*
+ * dlclose: an object may have been unloaded, and another may come to the
+ * same addresses; the unwinder's cached rules must not outlive its code.
+ */
+HOOK int
+dlclose(void *handle)
+{
+	int	r;
+
+	if (!hooks_ready() || real_dlclose == NULL)
+		return (-1);
+	r = real_dlclose(handle);
+	unwind_forget();
+	return (r);
 }

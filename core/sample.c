@@ -263,6 +263,7 @@ sample_thread_release(struct core_thread *t)
 	sample_drop_lane(t);
 	__atomic_store_n(&t->slot->tid, 0, __ATOMIC_RELEASE);
 	t->slot = NULL;
+	unwind_thread_release(t);
 	if (t->scratch != NULL) {
 		core_private_unmap(t->scratch, t->scratch_len * sizeof(uint64_t));
 		t->scratch = NULL;

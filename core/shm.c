@@ -58,6 +58,35 @@ static const struct {
 	[MEMTOP_SEC_RING] = { sizeof(struct memtop_event), 64 },
 };
 
+/* Write a number to stderr, in decimal or in hex with 0x, without stdio. */
+void
+core_write_u64(uint64_t v)
+{
+	char	buf[24], *p = buf + sizeof buf;
+
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	core_write_stderr(p);
+}
+
+void
+core_write_hex(uint64_t v)
+{
+	char	buf[24], *p = buf + sizeof buf;
+
+	*--p = '\0';
+	do {
+		*--p = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v != 0);
+	*--p = 'x';
+	*--p = '0';
+	core_write_stderr(p);
+}
+
 /* Write a NUL-terminated string to stderr without stdio (no allocation). */
 void
 core_write_stderr(const char *s)

@@ -2,7 +2,7 @@
  * stacks.c: the callstack of a sampled allocation, interned once in the
  * shared stack table.
  *
- * A sample is unwound with libunwind's unw_backtrace into a per-thread
+ * A sample is unwound (unwind.c) into a per-thread
  * scratch buffer, the tracker's own frames (the leading run of return
  * addresses inside libmemtop.so) are dropped, python_merge() replaces
  * CPython eval-loop frames by the Python frames they run, and the result is
@@ -115,6 +115,14 @@ stacks_init(void)
 	dl_iterate_phdr(stacks_find_own, (void *)(uintptr_t)stacks_init);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	unw_backtrace(ips, 8);
+	unwind_init();
+}
+
+/* Nonzero when ip is in libmemtop.so's own code. */
+int
+stacks_own(uint64_t ip)
+{
+	return (ip >= stacks_own_lo && ip < stacks_own_hi);
 }
 
 /* Hash a run of frames (and nothing else) to 32 bits. */
@@ -384,7 +392,7 @@ stacks_capture(int is_mmap)
 		ips = small_ips;
 		out = small_out;
 	}
-	return (stacks_finish(ips, unw_backtrace((void **)ips, (int)cap), cap,
+	return (stacks_finish(ips, unwind_backtrace((void **)ips, (int)cap), cap,
 	    out, max, is_mmap, last));
 }
 
