@@ -45,11 +45,14 @@
 #define UNWIND_RSP	7
 #define UNWIND_RA	16
 
-/* A cached rule, packed in 64 bits (0: the slot is empty). */
-#define UNWIND_R_VALID		(UINT64_C(1) << 63)
-#define UNWIND_R_END		(UINT64_C(1) << 62)	/* outermost frame */
-#define UNWIND_R_BASE_RBP	(UINT64_C(1) << 61)	/* CFA = rbp + off */
-#define UNWIND_R_RBP_SAVED	(UINT64_C(1) << 60)
+/*
+ * A cached rule, packed in 64 bits: flags in the low byte, where rbp was
+ * saved (from the CFA) in bits 16-31, the CFA's offset in bits 32-63.
+ */
+#define UNWIND_R_VALID		1u
+#define UNWIND_R_END		2u	/* outermost frame */
+#define UNWIND_R_BASE_RBP	4u	/* CFA = rbp + off, else rsp + off */
+#define UNWIND_R_RBP_SAVED	8u
 
 struct unwind_slot {
 	uint64_t	ip;
@@ -77,13 +80,13 @@ static int		unwind_mode;
 /* In check mode: unwinds that agreed, left to libunwind, differed. */
 static uint64_t		unwind_counts[3];
 
-/* How a rule is packed: cfa_off in the low 32 bits, rbp_off in the next 16. */
 static inline uint64_t
 unwind_pack(int base_rbp, int32_t cfa_off, int rbp_saved, int16_t rbp_off)
 {
 	return (UNWIND_R_VALID | (base_rbp ? UNWIND_R_BASE_RBP : 0) |
 	    (rbp_saved ? UNWIND_R_RBP_SAVED : 0) |
-	    ((uint64_t)(uint16_t)rbp_off << 32) | (uint32_t)cfa_off);
+	    ((uint64_t)(uint16_t)rbp_off << 16) |
+	    ((uint64_t)(uint32_t)cfa_off << 32));
 }
 
 /* A byte cursor over mapped call-frame information. */
@@ -410,7 +413,7 @@ restore:
  * call-frame information; 0 when memtop cannot follow it.  Called with the
  * engine mark held: dl_iterate_phdr may allocate.
  */
-static uint64_t
+static __attribute__((noinline)) uint64_t
 unwind_rule(uint64_t ip)
 {
 	struct unwind_find	 f;
@@ -583,22 +586,18 @@ unwind_rule(uint64_t ip)
 	    row.rbp_how == 1, (int16_t)row.rbp_off));
 }
 
-/* The thread's cache, made on its first unwind; NULL if it cannot be. */
-static struct unwind_cache *
-unwind_cache(struct core_thread *t)
+/* Make the thread's cache, or clear it; NULL if it cannot be made. */
+static __attribute__((noinline)) struct unwind_cache *
+unwind_cache_slow(struct core_thread *t, uint32_t gen)
 {
 	struct unwind_cache	*uc = t->unwind;
 	pthread_attr_t		 attr;
 	void			*addr;
 	size_t			 size;
-	uint32_t		 gen = __atomic_load_n(&unwind_gen,
-				    __ATOMIC_ACQUIRE);
 
 	if (uc != NULL) {
-		if (uc->gen != gen) {
-			memset(uc->slot, 0, sizeof uc->slot);
-			uc->gen = gen;
-		}
+		memset(uc->slot, 0, sizeof uc->slot);
+		uc->gen = gen;
 		return (uc);
 	}
 	if (t->unwind_failed)
@@ -619,6 +618,19 @@ unwind_cache(struct core_thread *t)
 	t->unwind = uc;
 	t->unwind_failed = 0;
 	return (uc);
+}
+
+/* The thread's cache, current; NULL if it cannot be made. */
+static inline struct unwind_cache *
+unwind_cache(struct core_thread *t)
+{
+	struct unwind_cache	*uc = t->unwind;
+	uint32_t		 gen = __atomic_load_n(&unwind_gen,
+				    __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(uc != NULL && uc->gen == gen, 1))
+		return (uc);
+	return (unwind_cache_slow(t, gen));
 }
 
 /* An object was unloaded: every thread clears its cache before using it. */
@@ -673,12 +685,12 @@ unwind_walk(void **buf, int max, uint64_t ip, uint64_t sp, uint64_t bp)
 		if (rule & UNWIND_R_END)
 			break;
 		cfa = ((rule & UNWIND_R_BASE_RBP) ? bp : sp) +
-		    (uint64_t)(int64_t)(int32_t)(uint32_t)rule;
+		    (uint64_t)((int64_t)rule >> 32);
 		/* The return address at cfa - 8, inside the stack. */
 		if (cfa < lo + 8 || cfa > hi)
 			return (-1);
 		if (rule & UNWIND_R_RBP_SAVED) {
-			a = cfa + (uint64_t)(int64_t)(int16_t)(rule >> 32);
+			a = cfa + (uint64_t)(int64_t)(int16_t)(rule >> 16);
 			if (a < lo || a > hi - 8)
 				return (-1);
 			bp = *(const uint64_t *)(uintptr_t)a;
