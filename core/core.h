@@ -386,10 +386,15 @@ extern uint64_t		 live_ngroups;	/* of LIVE_GROUP shards */
 #define LIVE_GROUP	32
 void	 live_internal_add(uint64_t addr);
 int	 live_internal_take(uint64_t addr);
-extern uint8_t	*live_filter;	/* NULL when every free must look */
+/*
+ * The filter: one bit a bucket of addresses (8 KiB, so that the free hook's
+ * probe mostly stays in the cache), set while the bucket's counter (a byte
+ * in live_counts, the slow paths only) is not zero.
+ */
+extern uint64_t	*live_filter;	/* NULL when every free must look */
 extern uint8_t	*live_counts;	/* the filter's counters (mapped in every
 				   mode, used in sampled mode) */
-#define LIVE_FILTER_SIZE	(64 * 1024)
+#define LIVE_FILTER_SIZE	(64 * 1024)	/* buckets */
 #define LIVE_INT_BUCKETS	4096
 extern uint8_t	 live_int_counts[LIVE_INT_BUCKETS];	/* the internal set's */
 
@@ -457,8 +462,10 @@ core_fast_arm(struct core_thread *t)
 static inline int
 live_filter_hit(uint64_t addr)
 {
-	return (__atomic_load_n(&live_filter[live_bucket(addr)],
-	    __ATOMIC_RELAXED) != 0);
+	uint64_t	b = live_bucket(addr);
+
+	return ((__atomic_load_n(&live_filter[b >> 6], __ATOMIC_RELAXED) >>
+	    (b & 63)) & 1);
 }
 
 /* Nonzero when addr may be in the live table (always, without a filter). */

@@ -48,8 +48,10 @@
 #define LIVE_CLASSES	48
 #define LIVE_RECYCLE	32
 
-uint8_t			*live_filter;
+uint64_t		*live_filter;
 uint8_t			*live_counts;
+static uint64_t		 live_bits[LIVE_FILTER_SIZE / 64]
+			    __attribute__((aligned(MEMTOP_CACHELINE)));
 uint8_t			 live_int_counts[LIVE_INT_BUCKETS];
 
 /* The internal set: open addressing, backward-shift deletion, private. */
@@ -97,8 +99,9 @@ live_init(int use_filter)
 		live_counts = core_private_map(LIVE_FILTER_SIZE);
 	else
 		memset(live_counts, 0, LIVE_FILTER_SIZE);
+	memset(live_bits, 0, sizeof live_bits);
 	/* Without counters every free looks: slower, still right. */
-	live_filter = use_filter ? live_counts : NULL;
+	live_filter = use_filter && live_counts != NULL ? live_bits : NULL;
 	memset(live_int_counts, 0, sizeof live_int_counts);
 	if (live_int != NULL)
 		memset(live_int, 0, live_int_cap * sizeof *live_int);
@@ -296,38 +299,58 @@ live_delete_at(struct memtop_live_entry *tab, uint64_t cap, uint64_t i)
 static void
 live_count_up(uint8_t *c)
 {
-	uint8_t	v = __atomic_load_n(c, __ATOMIC_RELAXED);
+	uint8_t	v = __atomic_load_n(c, __ATOMIC_SEQ_CST);
 
 	while (v != 255 && !__atomic_compare_exchange_n(c, &v, v + 1, 1,
-	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+	    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		;
 }
 
-/* Lower a filter counter, unless it saturated. */
-static void
+/* Lower a filter counter, unless it saturated; returns the new value. */
+static uint8_t
 live_count_down(uint8_t *c)
 {
-	uint8_t	v = __atomic_load_n(c, __ATOMIC_RELAXED);
+	uint8_t	v = __atomic_load_n(c, __ATOMIC_SEQ_CST);
 
 	while (v != 255 && v != 0 && !__atomic_compare_exchange_n(c, &v,
-	    v - 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+	    v - 1, 1, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		;
+	return (v == 255 || v == 0 ? v : v - 1);
 }
 
-/* Raise the filter counter of an address (sampled mode only). */
+/*
+ * Raise the filter counter of an address, then set its bit (sampled mode
+ * only).  The bit is set before the allocation reaches the program.
+ */
 static void
 live_filter_up(uint64_t addr)
 {
-	if (live_filter != NULL)
-		live_count_up(&live_filter[live_bucket(addr)]);
+	uint64_t	b = live_bucket(addr);
+
+	if (live_filter == NULL)
+		return;
+	live_count_up(&live_counts[b]);
+	__atomic_fetch_or(&live_filter[b >> 6], UINT64_C(1) << (b & 63),
+	    __ATOMIC_SEQ_CST);
 }
 
-/* Lower the filter counter of an address (sampled mode only). */
+/*
+ * Lower the filter counter of an address; at zero clear its bit, then look
+ * again: a thread that raised the counter meanwhile may have set the bit
+ * before this one cleared it, and the bit must not stay clear under a
+ * counter that is not zero.
+ */
 static void
 live_filter_down(uint64_t addr)
 {
-	if (live_filter != NULL)
-		live_count_down(&live_filter[live_bucket(addr)]);
+	uint64_t	b = live_bucket(addr), bit = UINT64_C(1) << (b & 63);
+
+	if (live_filter == NULL || live_count_down(&live_counts[b]) != 0)
+		return;
+	__atomic_fetch_and(&live_filter[b >> 6], ~bit, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&live_counts[b], __ATOMIC_SEQ_CST) != 0)
+		__atomic_fetch_or(&live_filter[b >> 6], bit,
+		    __ATOMIC_SEQ_CST);
 }
 
 /*
