@@ -12,7 +12,8 @@
  *   sample.c  per-thread state and the reentrancy guard, counters, the byte
  *             countdown, weights, per-stack aggregates, the peak, the break
  *   maps.c    the set of tracked anonymous mappings (mmap, munmap, mremap)
- *   stacks.c  unwinding and the lock-free stack table
+ *   stacks.c  the stack of a sample and the lock-free stack table
+ *   unwind.c  the stack walk, from cached call-frame rules
  *   modules.c the table of loaded ELF objects
  *   live.c    the table of live sampled allocations and its filter
  *   ring.c    the event ring writer

@@ -8,7 +8,7 @@
  * plus an offset), that the return address lies just below it, and where
  * the caller's frame pointer was saved, if it was.  Those rules depend on
  * the return address alone, so each thread keeps them in a small
- * direct-mapped cache keyed by the address; a sample's unwind is then one
+ * two-way cache keyed by the address; a sample's unwind is then one
  * cache probe and two loads from the stack a frame.  A miss finds the FDE
  * through the object's .eh_frame_hdr and runs its CFA program up to the
  * address.
@@ -38,7 +38,8 @@
 
 #if defined(__x86_64__)
 
-#define UNWIND_CACHE_SLOTS	2048	/* a power of two */
+#define UNWIND_CACHE_BITS	11
+#define UNWIND_CACHE_SLOTS	(1 << UNWIND_CACHE_BITS)
 
 /* DWARF register numbers on x86-64. */
 #define UNWIND_RBP	6
@@ -672,15 +673,19 @@ unwind_walk(void **buf, int max, uint64_t ip, uint64_t sp, uint64_t bp)
 		buf[n++] = (void *)(uintptr_t)ip;
 		if (n == max)
 			break;
-		s = &uc->slot[((ip >> 4) ^ (ip >> 15)) &
-		    (UNWIND_CACHE_SLOTS - 1)];
-		if (s->ip == ip)
-			rule = s->rule;
+		/* Two ways a set, the newest first. */
+		s = &uc->slot[((ip * UINT64_C(0x9e3779b97f4a7c15)) >>
+		    (64 - UNWIND_CACHE_BITS)) & ~(uint64_t)1];
+		if (s[0].ip == ip)
+			rule = s[0].rule;
+		else if (s[1].ip == ip)
+			rule = s[1].rule;
 		else {
 			if ((rule = unwind_rule(ip)) == 0)
 				return (-1);
-			s->ip = ip;
-			s->rule = rule;
+			s[1] = s[0];
+			s[0].ip = ip;
+			s[0].rule = rule;
 		}
 		if (rule & UNWIND_R_END)
 			break;
