@@ -100,21 +100,20 @@ stacks_set_own_range(uintptr_t lo, uintptr_t hi)
 }
 
 /*
- * Find libmemtop.so's own code, and warm libunwind up: its first unwind on
- * a process allocates and is slow.  Called at attach with the guard held.
+ * Find libmemtop.so's own code.  libunwind, now only the unwinder's
+ * fallback, is not warmed up: its first unwind in a thread fills a large
+ * cache, which most threads never need.  Called at attach with the guard
+ * held.
  */
 void
 stacks_init(void)
 {
-	void	*ips[8];
-
 	stacks_max = core_shm.hdr->max_frames;
 	/* What threads remember of the last table is no longer valid. */
 	__atomic_add_fetch(&stacks_gen, 1, __ATOMIC_RELAXED);
 	stacks_own_lo = stacks_own_hi = 0;
 	dl_iterate_phdr(stacks_find_own, (void *)(uintptr_t)stacks_init);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-	unw_backtrace(ips, 8);
 	unwind_init();
 }
 
