@@ -641,13 +641,18 @@ unwind_forget(void)
 	__atomic_add_fetch(&unwind_gen, 1, __ATOMIC_RELEASE);
 }
 
-/* Give the thread's cache back (the thread is exiting). */
+/*
+ * Give the thread's cache back (the thread is exiting).  What it still
+ * allocates afterwards (later key destructors) is unwound by libunwind:
+ * a cache made now would never be given back.
+ */
 void
 unwind_thread_release(struct core_thread *t)
 {
 	if (t->unwind != NULL)
 		core_private_unmap(t->unwind, sizeof *t->unwind);
 	t->unwind = NULL;
+	t->unwind_failed = 1;
 }
 
 /*
