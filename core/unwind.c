@@ -60,12 +60,25 @@ struct unwind_slot {
 	uint64_t	rule;
 };
 
+#define UNWIND_LAST_FRAMES	32
+#define UNWIND_LAST_READS	64
+
 struct unwind_cache {
 	uint64_t		stack_hi;	/* the thread's stack top */
 	uint64_t		stack_lo;	/* and bottom */
 	uint32_t		gen;		/* unwind_gen when filled */
 	uint32_t		pad;
 	struct unwind_slot	slot[UNWIND_CACHE_SLOTS];
+
+	/* The last walk, to repeat without the rules (unwind_walk). */
+	uint64_t		last_ip, last_sp, last_bp;
+	int32_t			last_max;	/* 0: none kept */
+	uint32_t		last_n;		/* addresses */
+	uint32_t		last_reads;	/* stack words read */
+	uint32_t		last_bp_used;	/* the walk used bp as given */
+	uint64_t		last_addr[UNWIND_LAST_READS];
+	uint64_t		last_val[UNWIND_LAST_READS];
+	uint64_t		last_ips[UNWIND_LAST_FRAMES];
 };
 
 /* Moved by every dlclose: the caches' rules may be stale. */
@@ -598,6 +611,7 @@ unwind_cache_slow(struct core_thread *t, uint32_t gen)
 
 	if (uc != NULL) {
 		memset(uc->slot, 0, sizeof uc->slot);
+		uc->last_max = 0;
 		uc->gen = gen;
 		return (uc);
 	}
@@ -655,10 +669,29 @@ unwind_thread_release(struct core_thread *t)
 	t->unwind_failed = 1;
 }
 
+/* Keep a word the walk read, for the next walk's check; 0 when full. */
+static inline int
+unwind_note(struct unwind_cache *uc, uint32_t *reads, uint64_t a, uint64_t v)
+{
+	if (*reads == UNWIND_LAST_READS)
+		return (0);
+	uc->last_addr[*reads] = a;
+	uc->last_val[(*reads)++] = v;
+	return (1);
+}
+
 /*
  * Walk from the frame of unwind_backtrace's caller: ip is the return
  * address into it, sp and bp its stack and frame pointers there.
  * Returns the number of addresses, or -1 to leave it to libunwind.
+ *
+ * A walk depends only on where it starts (ip, sp, and bp if a frame's
+ * CFA was taken from it before a saved one was read), on the rules and on
+ * the stack words it reads (a saved bp only if a CFA was taken from it).  So the last walk is kept with the words
+ * it read: one that starts from the same place, while each of those words
+ * still holds what it held, gives the same addresses, and is only checked
+ * (an allocation made again and again from one place: the words lie
+ * between the same stack pointer and the stack's top, still mapped).
  */
 static int
 unwind_walk(void **buf, int max, uint64_t ip, uint64_t sp, uint64_t bp)
@@ -666,14 +699,31 @@ unwind_walk(void **buf, int max, uint64_t ip, uint64_t sp, uint64_t bp)
 	struct core_thread	*t = &core_tls;
 	struct unwind_cache	*uc;
 	struct unwind_slot	*s;
-	uint64_t		 rule, cfa, lo = sp, hi, a;
-	int			 n = 0;
+	uint64_t		 rule, cfa, lo = sp, hi, a, bp_at = 0;
+	uint32_t		 k, reads = 0, bp_given = 1, bp_used = 0;
+	int			 n = 0, keep = 1;
 
 	if (max <= 0 || (uc = unwind_cache(t)) == NULL)
 		return (-1);
+	if (uc->last_max == max && ip == uc->last_ip && sp == uc->last_sp &&
+	    (bp == uc->last_bp || !uc->last_bp_used)) {
+		for (k = 0; k < uc->last_reads; k++) {
+			if (*(const uint64_t *)(uintptr_t)uc->last_addr[k] !=
+			    uc->last_val[k])
+				break;
+		}
+		if (k == uc->last_reads) {
+			memcpy(buf, uc->last_ips, uc->last_n * sizeof *buf);
+			return ((int)uc->last_n);
+		}
+	}
+	uc->last_max = 0;
 	hi = uc->stack_hi;
 	if (sp < uc->stack_lo || sp >= hi)
 		return (-1);	/* another stack: a signal stack, a fiber */
+	uc->last_ip = ip;
+	uc->last_sp = sp;
+	uc->last_bp = bp;
 	for (;;) {
 		buf[n++] = (void *)(uintptr_t)ip;
 		if (n == max)
@@ -694,8 +744,18 @@ unwind_walk(void **buf, int max, uint64_t ip, uint64_t sp, uint64_t bp)
 		}
 		if (rule & UNWIND_R_END)
 			break;
-		cfa = ((rule & UNWIND_R_BASE_RBP) ? bp : sp) +
-		    (uint64_t)((int64_t)rule >> 32);
+		if (rule & UNWIND_R_BASE_RBP) {
+			cfa = bp;
+			bp_used |= bp_given;
+			/* A saved bp matters once a CFA is taken from it. */
+			if (bp_at != 0) {
+				keep = keep && unwind_note(uc, &reads, bp_at,
+				    bp);
+				bp_at = 0;
+			}
+		} else
+			cfa = sp;
+		cfa += (uint64_t)((int64_t)rule >> 32);
 		/* The return address at cfa - 8, inside the stack. */
 		if (cfa < lo + 8 || cfa > hi)
 			return (-1);
@@ -704,11 +764,22 @@ unwind_walk(void **buf, int max, uint64_t ip, uint64_t sp, uint64_t bp)
 			if (a < lo || a > hi - 8)
 				return (-1);
 			bp = *(const uint64_t *)(uintptr_t)a;
+			bp_given = 0;
+			bp_at = a;
 		}
 		ip = ((const uint64_t *)(uintptr_t)cfa)[-1];
+		keep = keep && unwind_note(uc, &reads, cfa - 8, ip);
 		sp = lo = cfa;
 		if (ip == 0)
 			break;
+	}
+	if (keep && n <= UNWIND_LAST_FRAMES) {
+		for (k = 0; k < (uint32_t)n; k++)
+			uc->last_ips[k] = (uint64_t)(uintptr_t)buf[k];
+		uc->last_n = (uint32_t)n;
+		uc->last_reads = reads;
+		uc->last_bp_used = bp_used;
+		uc->last_max = max;
 	}
 	return (n);
 }
