@@ -7,14 +7,16 @@
 # it left to libunwind and how many differed.  The targets: core-unwind
 # (a frame addressed through the frame pointer, a recursion deeper than the
 # frame limit, signal handlers on the thread's stack and on a sigaltstack,
-# a second thread, dlopen and dlclose), torture (threads, fork), and the
+# a second thread, one function called in turn from two callers with the
+# same stack pointer, which the repeat of the last walk must tell apart,
+# dlopen and dlclose), torture (threads, fork), and the
 # Python interpreter.  Then the report of core-unwind with the unwinder is
 # compared with its report with libunwind alone (MEMTOP_UNWIND=libunwind),
 # site by site, frame by frame.
 
 . "$top_srcdir/tests/lib/tap.sh"
 
-plan 13
+plan 14
 
 UNW=$TARGETS/core-unwind
 need "tests/targets/core-unwind (make check builds it)" test -x "$UNW"
@@ -55,9 +57,11 @@ check_json "the handlers: through the signal frame to main, on both stacks" \
 check_json "the thread: thread_site, then start_thread" \
     "$(fns thread_site)[0] == 'thread_site'" \
     "'start_thread' in $(fns thread_site)"
+check_json "shared_site, from two callers in turn: two stacks of 50, each with its caller" \
+    "sorted(([f['function'] for f in s['frames']][1], s['allocations']) for s in stacks('shared_site')) == [('caller_a', 50), ('caller_b', 50)]"
 
 # The same program, once with the unwinder and once with libunwind alone.
-SITES="frame_site deep_site handler_site altstack_site thread_site"
+SITES="frame_site deep_site handler_site altstack_site thread_site shared_site"
 for how in walk libunwind; do
 	MEMTOP_UNWIND=$how "$MEMTOP" --exact --top 100 --report=json \
 	    -o "$T/$how.json" -- "$UNW" >"$T/out.$how" 2>"$T/err.$how" ||

@@ -7,6 +7,10 @@
  *   handler_site    in a signal handler on the thread's own stack;
  *   altstack_site   in a signal handler on a sigaltstack;
  *   thread_site     in a second thread;
+ *   shared_site     called in turn from caller_a and caller_b, whose frames
+ *                   are alike (the same stack pointer at the allocation,
+ *                   another caller: the unwinder must not take one for
+ *                   the other);
  * and main dlopens and dlcloses the C math library in between.
  * Everything is freed before exit.
  */
@@ -24,7 +28,7 @@
 #define SITE_BYTES	1000
 #define DEEP		300
 
-static void	*blocks[6][COUNT];
+static void	*blocks[7][COUNT];
 static volatile int which;	/* the handler's site */
 static int	 round_;
 
@@ -81,6 +85,30 @@ on_signal(int sig)
 	__asm__ volatile("" ::: "memory");	/* not a tail call */
 }
 
+__attribute__((noinline)) static void
+shared_site(int which_caller)
+{
+	keep(5 + which_caller, malloc(SITE_BYTES));
+}
+
+__attribute__((noinline)) static void
+caller_a(void)
+{
+	volatile int	here = 0;
+
+	shared_site(here);
+	__asm__ volatile("" ::: "memory");	/* not a tail call */
+}
+
+__attribute__((noinline)) static void
+caller_b(void)
+{
+	volatile int	here = 1;
+
+	shared_site(here);
+	__asm__ volatile("" ::: "memory");	/* not a tail call */
+}
+
 __attribute__((noinline)) static void *
 thread_site(void *arg)
 {
@@ -118,6 +146,8 @@ main(void)
 		raise(SIGUSR1);
 		which = 3;
 		raise(SIGUSR2);
+		caller_a();
+		caller_b();
 		if (pthread_create(&tid, NULL, thread_site, NULL) != 0 ||
 		    pthread_join(tid, NULL) != 0)
 			return (1);
@@ -125,7 +155,7 @@ main(void)
 		    dlclose(h) != 0)
 			return (1);
 	}
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 7; i++)
 		for (j = 0; j < COUNT; j++)
 			free(blocks[i][j]);
 	ss.ss_flags = SS_DISABLE;
