@@ -136,6 +136,11 @@ struct core_thread {
 	uint32_t			 lane_own;	/* nonzero: lane is ours */
 	uint32_t			 unwind_failed;	/* no cache: libunwind */
 	struct unwind_cache		*unwind;	/* unwind.c, or NULL */
+	uint32_t			 unwind_repeat;	/* the last unwind gave
+							   the one before's */
+	uint32_t			 last_raw;	/* return addresses and */
+	uint32_t			 last_mmap;	/* is_mmap of last_id */
+	uint32_t			 pad4;
 };
 extern __thread struct core_thread core_tls
     __attribute__((tls_model("initial-exec")));
@@ -627,11 +632,14 @@ void	 fork_thread_start(struct core_thread *t);
  * out, ORs MEMTOP_STACK_* bits into *flags, points *frames at out and
  * returns the count; when it merges nothing (no interpreter found, or
  * --no-python) it writes nothing and points *frames at ips, of which at
- * most max count.  It never allocates.
+ * most max count.  It never allocates.  python_passes does what
+ * python_merge does first (look for an interpreter now and then) and
+ * returns nonzero when python_merge would then merge nothing.
  *
  * python_fork_child is called in a forked child before anything else.
  */
 void	 python_init(void);
+int	 python_passes(void);
 size_t	 python_merge(const uint64_t *ips, size_t nips, int is_mmap,
 	     uint64_t *out, size_t max, uint16_t *flags,
 	     const uint64_t **frames);

@@ -573,6 +573,24 @@ static size_t	python_merge_walk(const uint64_t *, size_t, int, uint64_t *,
 		    size_t, uint16_t *);
 
 /*
+ * Nonzero when python_merge would merge nothing now (see core.h); looks
+ * for an interpreter now and then, as python_merge does.
+ */
+int
+python_passes(void)
+{
+	int	state;
+
+	state = __atomic_load_n(&python_state, __ATOMIC_ACQUIRE);
+	if (state == MEMTOP_PY_NONE && !python_cfg_off && (!core_exact ||
+	    (++python_retry_tick & (PYTHON_RETRY_EVERY - 1)) == 0)) {
+		python_retry();
+		state = __atomic_load_n(&python_state, __ATOMIC_ACQUIRE);
+	}
+	return (state != MEMTOP_PY_ACTIVE);
+}
+
+/*
  * Merge the native frames of a sample with the calling thread's Python
  * frames (see core.h).  Runs on the sampled path with the guard held.
  * Without Python it costs a few loads: the walk, whose frame is large, is

@@ -57,6 +57,13 @@ python_merge(const uint64_t *ips, size_t nips, int is_mmap, uint64_t *out,
 	return (nips < max ? nips : max);
 }
 
+/* Without python.c a stack is never merged. */
+__attribute__((weak)) int
+python_passes(void)
+{
+	return (1);
+}
+
 /* Nothing to do in a forked child without python.c. */
 __attribute__((weak)) void
 python_fork_child(void)
@@ -375,6 +382,7 @@ stacks_capture(int is_mmap)
 	uint64_t		 small_out[STACKS_SMALL];
 	uint64_t		*ips, *out, *scratch, *last = NULL;
 	size_t			 max = stacks_max, cap;
+	uint32_t		 id;
 
 	cap = max + STACKS_SLACK;
 	if (t->slot != NULL &&
@@ -391,18 +399,40 @@ stacks_capture(int is_mmap)
 		ips = small_ips;
 		out = small_out;
 	}
-	return (stacks_finish(ips, unwind_backtrace((void **)ips, (int)cap), cap,
-	    out, max, is_mmap, last));
+	id = stacks_finish(ips, unwind_backtrace((void **)ips, (int)cap), cap,
+	    out, max, is_mmap, last);
+	t->last_raw = 0;	/* only stacks_unwound's are repeated */
+	return (id);
 }
 
-/* The stack the hook unwound into the thread's scratch buffer (n ips). */
+/*
+ * The stack the hook unwound into the thread's scratch buffer (n ips).
+ * When the unwinder gave the very addresses of the unwind before, and no
+ * Python frames are merged, the stack is the last one interned from them
+ * (an allocation made again and again from one place, in exact mode).
+ */
 uint32_t
 stacks_unwound(int n, int is_mmap)
 {
 	struct core_thread	*t = &core_tls;
 	uint64_t		*out = t->scratch + t->scratch_ips;
+	uint32_t		 id;
+	int			 keep;
 
-	return (stacks_finish(t->scratch, n, t->scratch_ips, out, stacks_max,
-	    is_mmap, t->scratch_len >= t->scratch_ips + 2 * (size_t)stacks_max ?
-	    out + stacks_max : NULL));
+	keep = t->scratch_len >= t->scratch_ips + 2 * (size_t)stacks_max;
+	if (keep && t->unwind_repeat && n > 0 && t->last_id != 0 &&
+	    t->last_raw == (uint32_t)n && t->last_mmap == (uint32_t)is_mmap &&
+	    !(t->last_flags & MEMTOP_STACK_TRUNCATED) &&
+	    t->last_gen == __atomic_load_n(&stacks_gen, __ATOMIC_RELAXED) &&
+	    python_passes())
+		return (t->last_id);
+	id = stacks_finish(t->scratch, n, t->scratch_ips, out, stacks_max,
+	    is_mmap, keep ? out + stacks_max : NULL);
+	/* What the next repeat may reuse: these addresses gave last_id. */
+	if (keep && id != 0 && id == t->last_id) {
+		t->last_raw = (uint32_t)n;
+		t->last_mmap = (uint32_t)is_mmap;
+	} else
+		t->last_raw = 0;
+	return (id);
 }

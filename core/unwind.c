@@ -714,6 +714,7 @@ unwind_walk(void **buf, int max, uint64_t ip, uint64_t sp, uint64_t bp)
 		}
 		if (k == uc->last_reads) {
 			memcpy(buf, uc->last_ips, uc->last_n * sizeof *buf);
+			t->unwind_repeat = 1;
 			return ((int)uc->last_n);
 		}
 	}
@@ -848,6 +849,7 @@ unwind_backtrace_from(void **buf, int max, uint64_t ip, uint64_t sp,
 {
 	int	n;
 
+	core_tls.unwind_repeat = 0;
 	if (unwind_mode != UNWIND_MODE_LIBUNWIND &&
 	    (n = unwind_walk(buf, max, ip, sp, bp)) >= 0) {
 		if (unwind_mode == UNWIND_MODE_CHECK)
