@@ -364,7 +364,7 @@ uint64_t maps_tracked_bytes(void);
 void	 stacks_init(void);
 void	 stacks_set_own_range(uintptr_t lo, uintptr_t hi);
 uint32_t stacks_capture(int is_mmap);
-int	 stacks_own(uint64_t ip);
+size_t	 stacks_skip_own(const uint64_t *ips, size_t n);
 uint32_t stacks_unwound(int n, int is_mmap);
 uint32_t stacks_intern(const uint64_t *frames, size_t n, uint16_t flags);
 uint32_t stacks_hash(const uint64_t *frames, size_t n);

@@ -573,8 +573,10 @@ static size_t	python_merge_walk(const uint64_t *, size_t, int, uint64_t *,
 		    size_t, uint16_t *);
 
 /*
- * Nonzero when python_merge would merge nothing now (see core.h); looks
- * for an interpreter now and then, as python_merge does.
+ * Nonzero when python_merge would merge nothing now (see core.h), after
+ * looking for an interpreter now and then.  Exact mode samples every
+ * allocation: it looks at the clock for a retry on one sample in
+ * PYTHON_RETRY_EVERY only.
  */
 int
 python_passes(void)
@@ -600,19 +602,7 @@ size_t
 python_merge(const uint64_t *ips, size_t nips, int is_mmap, uint64_t *out,
     size_t max, uint16_t *flags, const uint64_t **frames)
 {
-	int	state;
-
-	state = __atomic_load_n(&python_state, __ATOMIC_ACQUIRE);
-	/*
-	 * Exact mode samples every allocation: it looks at the clock for a
-	 * retry on one sample in PYTHON_RETRY_EVERY only.
-	 */
-	if (state == MEMTOP_PY_NONE && !python_cfg_off && (!core_exact ||
-	    (++python_retry_tick & (PYTHON_RETRY_EVERY - 1)) == 0)) {
-		python_retry();
-		state = __atomic_load_n(&python_state, __ATOMIC_ACQUIRE);
-	}
-	if (state != MEMTOP_PY_ACTIVE || max == 0) {
+	if (python_passes() || max == 0) {
 		*frames = ips;	/* no copy: the frames are as unwound */
 		return (nips < max ? nips : max);
 	}

@@ -124,11 +124,17 @@ stacks_init(void)
 	unwind_init();
 }
 
-/* Nonzero when ip is in libmemtop.so's own code. */
-int
-stacks_own(uint64_t ip)
+/* How many of ips[0..n) lead in libmemtop.so's own code. */
+size_t
+stacks_skip_own(const uint64_t *ips, size_t n)
 {
-	return (ip >= stacks_own_lo && ip < stacks_own_hi);
+	size_t	skip;
+
+	for (skip = 0; skip < n; skip++) {
+		if (ips[skip] < stacks_own_lo || ips[skip] >= stacks_own_hi)
+			break;
+	}
+	return (skip);
 }
 
 /* Hash a run of frames (and nothing else) to 32 bits. */
@@ -343,10 +349,7 @@ stacks_finish(uint64_t *ips, int n, size_t cap, uint64_t *out, size_t max,
 
 	if (n <= 0)
 		goto fail;
-	for (skip = 0; skip < (size_t)n; skip++) {
-		if (ips[skip] < stacks_own_lo || ips[skip] >= stacks_own_hi)
-			break;
-	}
+	skip = stacks_skip_own(ips, (size_t)n);
 	nips = (size_t)n - skip;
 	if (nips == 0)
 		goto fail;

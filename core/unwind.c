@@ -785,17 +785,6 @@ unwind_walk(void **buf, int max, uint64_t ip, uint64_t sp, uint64_t bp)
 	return (n);
 }
 
-/* The first address of ips[0..n) outside libmemtop.so. */
-static int
-unwind_skip_own(void *const *ips, int n)
-{
-	int	i;
-
-	for (i = 0; i < n && stacks_own((uint64_t)(uintptr_t)ips[i]); i++)
-		;
-	return (i);
-}
-
 /*
  * MEMTOP_UNWIND=check: compare a walk with libunwind's answer for the same
  * stack (the tracker's own frames left out), and count.
@@ -811,8 +800,8 @@ unwind_check(void *const *buf, int n, int max)
 	if (n > max)
 		n = max;
 	m = unw_backtrace(ref, max);
-	i = unwind_skip_own(buf, n);
-	j = unwind_skip_own(ref, m);
+	i = (int)stacks_skip_own((const uint64_t *)buf, (size_t)n);
+	j = (int)stacks_skip_own((const uint64_t *)ref, (size_t)m);
 	/* libunwind's own call adds a frame: compare what both reached. */
 	for (k = 0; i + k < n && j + k < m; k++) {
 		if (buf[i + k] != ref[j + k])
