@@ -110,8 +110,9 @@ struct unwind_rd {
 	int		 bad;
 };
 
+/* A LEB128 number, sign-extended when is_signed; 0 and bad when cut. */
 static uint64_t
-unwind_uleb(struct unwind_rd *r)
+unwind_leb(struct unwind_rd *r, int is_signed)
 {
 	uint64_t	v = 0;
 	unsigned	shift = 0;
@@ -126,29 +127,13 @@ unwind_uleb(struct unwind_rd *r)
 		v |= (uint64_t)(b & 0x7f) << shift;
 		shift += 7;
 	} while (b & 0x80);
+	if (is_signed && shift < 64 && (b & 0x40))
+		v |= ~(uint64_t)0 << shift;
 	return (v);
 }
 
-static int64_t
-unwind_sleb(struct unwind_rd *r)
-{
-	int64_t		v = 0;
-	unsigned	shift = 0;
-	uint8_t		b;
-
-	do {
-		if (r->p >= r->end || shift > 63) {
-			r->bad = 1;
-			return (0);
-		}
-		b = *r->p++;
-		v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
-		shift += 7;
-	} while (b & 0x80);
-	if (shift < 64 && (b & 0x40))
-		v |= -((int64_t)1 << shift);
-	return (v);
-}
+#define unwind_uleb(r)	unwind_leb((r), 0)
+#define unwind_sleb(r)	((int64_t)unwind_leb((r), 1))
 
 static uint64_t
 unwind_u(struct unwind_rd *r, size_t n)
