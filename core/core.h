@@ -65,9 +65,11 @@ struct core_shm {
 	uint64_t			 nshards;
 	struct memtop_live_entry	*arena;
 	uint64_t			 arena_cap;
-	struct memtop_ring_header	*ring;
-	struct memtop_event		*events;
-	uint64_t			 ring_cap;	/* checked at attach */
+	struct memtop_ring_header	*ring;		/* the first ring */
+	uint64_t			 ring_cap;	/* records a ring, and */
+	uint64_t			 nrings;	/* rings, checked at */
+	uint64_t			 ring_stride;	/* attach; bytes from
+							   ring to ring */
 };
 extern struct core_shm core_shm;
 

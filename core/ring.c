@@ -1,14 +1,16 @@
 /*
- * ring.c: the writer side of the event ring (see memtop/event.h).
+ * ring.c: the writer side of the event rings (see memtop/event.h).
  *
- * Many threads write, the front end reads.  A writer reserves a position by
- * compare-and-swap on head (a plain store in solo mode, see core.h), only
- * while the ring has room; a full ring costs one addition to a drop count
- * (the thread slot's own, when it has one) and nothing else: the target
- * never waits for the front end, and the aggregates do not depend on the
- * ring.  The reader moves tail on its own cache line; writers read it only
- * when the room they last saw is used up (ring_seen: tail only grows, so
- * an old value only understates the room).
+ * Many threads write, the front end reads.  A thread writes to the ring of
+ * its lane of the aggregates, so that threads with lanes of their own never
+ * take the same head from each other's caches.  A writer reserves a
+ * position by compare-and-swap on head (a plain store in solo mode, see
+ * core.h), only while the ring has room; a full ring costs one addition to
+ * a drop count (the thread slot's own, when it has one) and nothing else:
+ * the target never waits for the front end, and the aggregates do not
+ * depend on the ring.  The reader moves tail on its own cache line; writers
+ * read it only when the room they last saw is used up (ring_seen: tail only
+ * grows, so an old value only understates the room).
  */
 
 #include "config.h"
@@ -16,20 +18,24 @@
 #include "core.h"
 
 /*
- * Head may go up to room: tail + cap as last seen.  On a line of its own,
- * and stored only when it grows: the line is then read-mostly, while the
- * ring is full too (the hooks read their flags on the lines next to it).
+ * Head may go up to room: tail + cap as last seen, one for each ring.  On
+ * a line of its own, and stored only when it grows: the line is then
+ * read-mostly, while the ring is full too (the hooks read their flags on
+ * the lines next to it).
  */
 static struct {
 	uint64_t	room;
 	uint8_t		pad[MEMTOP_CACHELINE - sizeof(uint64_t)];
-} ring_seen __attribute__((aligned(MEMTOP_CACHELINE)));
+} ring_seen[MEMTOP_RINGS_MAX] __attribute__((aligned(MEMTOP_CACHELINE)));
 
 /* Forget the room seen: the ring starts over (attach). */
 void
 ring_reset(void)
 {
-	__atomic_store_n(&ring_seen.room, 0, __ATOMIC_RELAXED);
+	size_t	k;
+
+	for (k = 0; k < MEMTOP_RINGS_MAX; k++)
+		__atomic_store_n(&ring_seen[k].room, 0, __ATOMIC_RELAXED);
 }
 
 /*
@@ -37,18 +43,19 @@ ring_reset(void)
  * counted).
  */
 static uint64_t
-ring_reserve(struct memtop_ring_header *ring, uint64_t cap, int solo)
+ring_reserve(struct memtop_ring_header *ring, uint64_t *seenp, uint64_t cap,
+    int solo)
 {
 	uint64_t	head, room, seen;
 
 	head = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
 	for (;;) {
-		seen = __atomic_load_n(&ring_seen.room, __ATOMIC_RELAXED);
+		seen = __atomic_load_n(seenp, __ATOMIC_RELAXED);
 		if (head >= seen) {
 			room = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) +
 			    cap;
 			if (room > seen)
-				__atomic_store_n(&ring_seen.room, room,
+				__atomic_store_n(seenp, room,
 				    __ATOMIC_RELAXED);
 			if (head >= room)
 				break;
@@ -84,20 +91,23 @@ ring_write(uint16_t type, uint64_t addr, uint64_t size, int64_t est_bytes,
 {
 	struct memtop_ring_header	*ring = core_shm.ring;
 	struct memtop_event		*ev;
-	uint64_t			 head, cap;
+	uint64_t			 head, cap, k;
 	int				 solo;
 
 	if (ring == NULL)
 		return;
-	cap = core_shm.ring_cap;	/* checked at attach */
+	cap = core_shm.ring_cap;	/* checked at attach, with nrings */
+	k = core_tls.lane & (core_shm.nrings - 1);
+	ring = (struct memtop_ring_header *)((char *)ring +
+	    k * core_shm.ring_stride);
 	solo = core_solo_begin();
-	head = ring_reserve(ring, cap, solo);
+	head = ring_reserve(ring, &ring_seen[k].room, cap, solo);
 	if (solo)
 		core_solo_end();
 	if (head == UINT64_MAX)
 		return;
 
-	ev = &core_shm.events[head & (cap - 1)];
+	ev = (struct memtop_event *)(ring + 1) + (head & (cap - 1));
 	ev->time_ns = now;
 	ev->addr = addr;
 	ev->size = size;

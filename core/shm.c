@@ -422,13 +422,19 @@ shm_check_sections(const struct memtop_header *hdr, uint64_t size)
 	return (NULL);
 }
 
-/* Check the ring capacity the launcher wrote; NULL when fine. */
+/*
+ * Check the rings the launcher laid out (event.h): rings of cap records,
+ * both powers of two, that fit in the section; NULL when fine.
+ */
 static const char *
-shm_check_ring(const struct memtop_section *s, uint64_t cap)
+shm_check_ring(const struct memtop_section *s, uint64_t cap, uint64_t rings)
 {
 	if (cap < 2 || (cap & (cap - 1)) != 0)
 		return ("the ring capacity is not a power of two");
-	if (cap > (s->size - sizeof(struct memtop_ring_header)) /
+	if (rings < 1 || rings > MEMTOP_RINGS_MAX || (rings & (rings - 1)) != 0)
+		return ("the number of rings is not a power of two up to 64");
+	if (s->size / rings < sizeof(struct memtop_ring_header) ||
+	    cap > (s->size / rings - sizeof(struct memtop_ring_header)) /
 	    sizeof(struct memtop_event))
 		return ("the ring is larger than its section");
 	return (NULL);
@@ -467,7 +473,6 @@ shm_set_pointers(char *base, const struct memtop_header *hdr)
 	c->arena = (void *)(base + sec[MEMTOP_SEC_LIVE_ARENA].off);
 	c->arena_cap = sec[MEMTOP_SEC_LIVE_ARENA].count;
 	c->ring = (void *)(base + sec[MEMTOP_SEC_RING].off);
-	c->events = (void *)((char *)c->ring + sizeof *c->ring);
 }
 
 /*
@@ -570,7 +575,7 @@ shm_attach(void *base, uint64_t size, int fd)
 	struct memtop_header		*hdr = base;
 	const struct memtop_ring_header	*ring;
 	const char			*why;
-	uint64_t			 ring_cap = 0;
+	uint64_t			 ring_cap = 0, rings = 0;
 	uint32_t			 gen;
 
 	if (size < sizeof *hdr)
@@ -591,7 +596,9 @@ shm_attach(void *base, uint64_t size, int fd)
 		ring = (const void *)((char *)base +
 		    hdr->sec[MEMTOP_SEC_RING].off);
 		ring_cap = __atomic_load_n(&ring->capacity, __ATOMIC_RELAXED);
-		why = shm_check_ring(&hdr->sec[MEMTOP_SEC_RING], ring_cap);
+		rings = __atomic_load_n(&ring->rings, __ATOMIC_RELAXED);
+		why = shm_check_ring(&hdr->sec[MEMTOP_SEC_RING], ring_cap,
+		    rings);
 	}
 	if (why != NULL) {
 		core_disable(why);
@@ -604,6 +611,9 @@ shm_attach(void *base, uint64_t size, int fd)
 	shm_fd = fd;
 	shm_set_pointers(base, hdr);
 	core_shm.ring_cap = ring_cap;
+	core_shm.nrings = rings;
+	core_shm.ring_stride = sizeof(struct memtop_ring_header) +
+	    ring_cap * sizeof(struct memtop_event);
 
 	gen = __atomic_add_fetch(&hdr->generation, 1, __ATOMIC_ACQ_REL);
 	if (gen > 1) {

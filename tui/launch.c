@@ -45,14 +45,18 @@ extern char **environ;
 /*
  * Each section's element size and capacity (elements) in sampled mode and
  * in exact mode, which records every allocation and so needs a bigger live
- * table.  Its ring is smaller: every allocation and free is an event, so a
- * busy program fills any ring between two reads (the churn brings 1.4
- * million events a poll) and drops the rest, and each event written costs
- * the target a miss on a line the front end took; 2^14 events (1 MiB) still
- * hold 160,000 events a second at the report's 100 ms polls.  The stack
- * index is a power of two, at least twice the stacks; the live shards and
- * the ring are powers of two.
+ * table.  Its rings are as large as sampled mode's, though every
+ * allocation and free is an event: a busy program fills any ring between
+ * two reads (the churn brings 1.4 million events a poll) and drops the
+ * rest, and each event written costs the target a miss on a line the front
+ * end took, so larger rings cost more (docs/design.md); 2^14 events a ring
+ * (1 MiB) still hold 160,000 events a second at the report's 100 ms polls.
+ * The ring's records are shared by LAUNCH_RINGS rings, one for each lane
+ * of the aggregates (event.h).  The stack index is a power of two, at least
+ * twice the stacks; the live shards and the rings are powers of two.
  */
+#define LAUNCH_RINGS	MEMTOP_AGG_LANES
+
 static const struct {
 	uint64_t	elsize;
 	uint64_t	sampled;
@@ -74,7 +78,7 @@ static const struct {
 	    1024 },
 	[MEMTOP_SEC_LIVE_ARENA] = { sizeof(struct memtop_live_entry), 1 << 22,
 	    1 << 26 },
-	[MEMTOP_SEC_RING] = { sizeof(struct memtop_event), 1 << 16, 1 << 14 },
+	[MEMTOP_SEC_RING] = { sizeof(struct memtop_event), 1 << 16, 1 << 16 },
 };
 
 /* Signal dispositions memtop changes, to give the target the originals. */
@@ -374,7 +378,7 @@ segment_create(struct segment *seg, const struct segment_config *cfg,
 		    launch_layout[i].sampled;
 		sec[i].size = sec[i].count * launch_layout[i].elsize;
 		if (i == MEMTOP_SEC_RING)
-			sec[i].size += sizeof *ring;
+			sec[i].size += LAUNCH_RINGS * sizeof *ring;
 		off = launch_align(off + sec[i].size);
 	}
 	seg->size = off;
@@ -409,8 +413,13 @@ segment_create(struct segment *seg, const struct segment_config *cfg,
 	hdr->sample_mean = cfg->sample_mean;
 	hdr->target_pid = 0;
 	memcpy(hdr->sec, sec, sizeof sec);
-	ring = (void *)((char *)seg->base + sec[MEMTOP_SEC_RING].off);
-	ring->capacity = sec[MEMTOP_SEC_RING].count;
+	for (i = 0; i < LAUNCH_RINGS; i++) {
+		ring = (void *)((char *)seg->base + sec[MEMTOP_SEC_RING].off +
+		    i * (sizeof *ring + sec[MEMTOP_SEC_RING].count /
+		    LAUNCH_RINGS * sizeof(struct memtop_event)));
+		ring->capacity = sec[MEMTOP_SEC_RING].count / LAUNCH_RINGS;
+		ring->rings = LAUNCH_RINGS;
+	}
 	log_debug("segment: %llu bytes, fd %d",
 	    (unsigned long long)seg->size, seg->fd);
 	return (0);

@@ -62,6 +62,40 @@ reader_section(struct reader *r, const struct memtop_section *sec,
 	return ((char *)r->base + off);
 }
 
+/* Ring k of the section (k < nrings). */
+static struct memtop_ring_header *
+reader_ring(struct reader *r, uint64_t k)
+{
+	return ((struct memtop_ring_header *)((char *)r->ring +
+	    k * r->ring_stride));
+}
+
+/*
+ * Take the rings' shape from the first header (event.h): rings of ring_cap
+ * records, both powers of two, that fit in the section.  Positions are
+ * masked, so rings of any other shape are left off (ring_cap 0).
+ */
+static void
+reader_rings(struct reader *r, const struct memtop_section *sec)
+{
+	uint64_t	cap, rings;
+
+	r->ring_cap = r->nrings = 0;
+	cap = LOAD(&r->ring->capacity);
+	rings = LOAD(&r->ring->rings);
+	if (cap < 2 || (cap & (cap - 1)) != 0 || rings < 1 ||
+	    rings > MEMTOP_RINGS_MAX || (rings & (rings - 1)) != 0)
+		return;
+	if (sec->size / rings < sizeof(struct memtop_ring_header) ||
+	    cap > (sec->size / rings - sizeof(struct memtop_ring_header)) /
+	    sizeof(struct memtop_event))
+		return;
+	r->ring_cap = cap;
+	r->nrings = rings;
+	r->ring_stride = sizeof(struct memtop_ring_header) +
+	    cap * sizeof(struct memtop_event);
+}
+
 /*
  * Attach to a segment already mapped at base (size bytes), checking its
  * header and every section.  Returns 0, or -1 with *cause set.
@@ -149,15 +183,12 @@ reader_attach(struct reader *r, void *base, uint64_t size, char **cause)
 	    &r->nshards, 0, "live shards");
 	SECTION(arena, MEMTOP_SEC_LIVE_ARENA, struct memtop_live_entry,
 	    &r->narena, 0, "live arena");
-	SECTION(ring, MEMTOP_SEC_RING, struct memtop_event, &r->ring_cap,
+	SECTION(ring, MEMTOP_SEC_RING, struct memtop_event, &n,
 	    sizeof(struct memtop_ring_header), "ring");
 #undef SECTION
-	r->events = (struct memtop_event *)(r->ring + 1);
-	if (r->ring_cap != 0 && (r->ring_cap & (r->ring_cap - 1)) != 0) {
-		/* Positions are masked: a ring that is not a power of two is off. */
-		r->ring_cap = 0;
-	}
-	r->ring_tail = LOAD(&r->ring->tail);
+	reader_rings(r, &sec[MEMTOP_SEC_RING]);
+	for (i = 0; i < r->nrings; i++)
+		r->rings[i].tail = LOAD(&reader_ring(r, i)->tail);
 	return (0);
 
 fail:
@@ -218,9 +249,13 @@ reader_close(struct reader *r)
 void
 reader_reset(struct reader *r)
 {
-	r->ring_tail = r->ring != NULL ? LOAD(&r->ring->tail) : 0;
-	r->ring_stuck_pos = 0;
-	r->ring_stuck_head = 0;
+	uint64_t	i;
+
+	for (i = 0; i < r->nrings; i++) {
+		r->rings[i].tail = LOAD(&reader_ring(r, i)->tail);
+		r->rings[i].stuck_pos = 0;
+		r->rings[i].stuck_head = 0;
+	}
 }
 
 /* Sum the per-thread counters into exact totals. */
@@ -311,7 +346,9 @@ reader_global(struct reader *r, struct reader_global *g)
 	g->code_table_full = LOAD(&gl->code_table_full);
 	g->unwind_failures = LOAD(&gl->unwind_failures);
 	/* Drops: threads with a slot of their own count theirs there. */
-	g->ring_drops = LOAD(&r->ring->drops);
+	g->ring_drops = 0;
+	for (i = 0; i < r->nrings; i++)
+		g->ring_drops += LOAD(&reader_ring(r, i)->drops);
 	for (i = 0; i < r->nthreads; i++)
 		g->ring_drops += LOAD(&r->threads[i].ring_drops);
 }
@@ -505,36 +542,33 @@ reader_copy_event(const struct memtop_event *src, struct memtop_event *dst)
 	dst->pad = 0;
 }
 
-/*
- * Consume up to max published ring records, calling cb (may be NULL) on a
- * private copy of each.  A record left unpublished while head moved half
- * the ring further on is skipped (its writer died).  Returns the number of
- * records consumed.
- */
-size_t
-reader_drain(struct reader *r, size_t max, reader_event_cb cb, void *arg)
+/* Drain ring k: at most max events passed to cb; returns how many. */
+static size_t
+reader_drain_ring(struct reader *r, uint64_t k, size_t max,
+    reader_event_cb cb, void *arg)
 {
-	struct memtop_event	*rec, ev;
-	uint64_t		 head, tail, seq;
-	size_t			 n = 0;
+	struct memtop_ring_header	*ring = reader_ring(r, k);
+	struct reader_ring		*rs = &r->rings[k];
+	struct memtop_event		*events, *rec, ev;
+	uint64_t			 head, tail, seq;
+	size_t				 n = 0;
 
-	if (r->ring_cap == 0)
-		return (0);
-	head = LOAD_ACQ(&r->ring->head);
+	events = (struct memtop_event *)(ring + 1);
+	head = LOAD_ACQ(&ring->head);
 	while (n < max) {
-		tail = r->ring_tail;
+		tail = rs->tail;
 		if ((int64_t)(head - tail) <= 0)
 			break;
 		if (head - tail > r->ring_cap)
 			head = tail + r->ring_cap;	/* impossible: clamp */
-		rec = &r->events[tail & (r->ring_cap - 1)];
+		rec = &events[tail & (r->ring_cap - 1)];
 		seq = LOAD_ACQ(&rec->seq);
 		if (seq != tail + 1) {
-			if (r->ring_stuck_pos != tail + 1) {
-				r->ring_stuck_pos = tail + 1;
-				r->ring_stuck_head = head;
+			if (rs->stuck_pos != tail + 1) {
+				rs->stuck_pos = tail + 1;
+				rs->stuck_head = head;
 			}
-			if (LOAD(&r->ring->head) - r->ring_stuck_head <
+			if (LOAD(&ring->head) - rs->stuck_head <
 			    r->ring_cap / 2)
 				break;
 			r->ring_skipped++;
@@ -544,9 +578,27 @@ reader_drain(struct reader *r, size_t max, reader_event_cb cb, void *arg)
 				cb(&ev, arg);
 			n++;
 		}
-		r->ring_tail = tail + 1;
-		STORE_REL(&r->ring->tail, tail + 1);
+		rs->tail = tail + 1;
+		STORE_REL(&ring->tail, tail + 1);
 	}
+	return (n);
+}
+
+/*
+ * Consume up to max published ring records, ring after ring, calling cb
+ * (may be NULL) on a private copy of each.  A record left unpublished
+ * while its ring's head moved half the ring further on is skipped (its
+ * writer died).  Returns the number of records consumed.  Within a ring
+ * they come in order; across rings, their time_ns orders them (event.h).
+ */
+size_t
+reader_drain(struct reader *r, size_t max, reader_event_cb cb, void *arg)
+{
+	uint64_t	k;
+	size_t		n = 0;
+
+	for (k = 0; k < r->nrings && n < max; k++)
+		n += reader_drain_ring(r, k, max - n, cb, arg);
 	return (n);
 }
 

@@ -292,13 +292,15 @@ struct reader {
 	uint64_t	 nshards;
 	struct memtop_live_entry *arena;
 	uint64_t	 narena;
-	struct memtop_ring_header *ring;
-	struct memtop_event *events;
-	uint64_t	 ring_cap;
-
-	uint64_t	 ring_tail;	/* private copy of the tail */
-	uint64_t	 ring_stuck_pos; /* tail position found unpublished */
-	uint64_t	 ring_stuck_head; /* head when it was first found so */
+	struct memtop_ring_header *ring;	/* the first ring (event.h) */
+	uint64_t	 ring_cap;	/* records a ring, 0 when off */
+	uint64_t	 nrings;
+	uint64_t	 ring_stride;	/* bytes from a ring to the next */
+	struct reader_ring {
+		uint64_t tail;		/* private copy of the tail */
+		uint64_t stuck_pos;	/* tail position found unpublished */
+		uint64_t stuck_head;	/* head when it was first found so */
+	}		 rings[MEMTOP_RINGS_MAX];
 	uint64_t	 ring_skipped;	/* records given up on */
 };
 int	 reader_attach(struct reader *, void *, uint64_t, char **);

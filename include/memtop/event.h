@@ -1,15 +1,23 @@
 /*
- * memtop event ring: the stream of sampled events from the target to the
- * front end (timeline, spike inspection, recording).  It lives in section
- * MEMTOP_SEC_RING of the shared segment (see shm.h): a header followed by
- * `capacity` records, capacity a power of two.
+ * memtop event rings: the stream of sampled events from the target to the
+ * front end (timeline, spike inspection, recording).  They live in section
+ * MEMTOP_SEC_RING of the shared segment (see shm.h): `rings` rings one
+ * after the other, each a header followed by `capacity` records; rings and
+ * capacity, both powers of two, are in every header.  The section holds
+ * rings * capacity records (its count).
  *
- * Many writers (the target's threads), one reader (the front end).
+ * A thread writes to the ring of its lane of the aggregates (shm.h), lane
+ * & (rings - 1): threads with a lane of their own never share a ring's
+ * head, the line each event reserves on.  Many writers may still share a
+ * ring (the shared lane, or more lanes than rings), one reader reads them
+ * all.  Events are in order within a ring; across rings, time_ns orders
+ * them.
  *  - A writer reserves position `pos` by compare-and-swap on head, only if
  *    pos - tail < capacity; otherwise it counts a drop and moves on: in
  *    its thread slot's ring_drops when it has a slot of its own (shm.h),
- *    else in drops here.  The drops are the sum of the two.  It never
- *    waits: a full ring loses events, never aggregates.
+ *    else in the ring's drops.  The drops are the sum of the slots' and
+ *    every ring's.  It never waits: a full ring loses events, never
+ *    aggregates.
  *  - It fills record pos & (capacity - 1), then stores seq = pos + 1 with
  *    release ordering.
  *  - The reader consumes record tail while its seq == tail + 1 (acquire),
@@ -27,6 +35,8 @@
 #define MEMTOP_EV_FREE		2	/* a sampled allocation was freed */
 #define MEMTOP_EV_BREAK		3	/* the break threshold was crossed */
 
+#define MEMTOP_RINGS_MAX	64
+
 struct memtop_ring_header {
 	uint64_t	head;		/* writers: next position to reserve */
 	uint64_t	pad0[7];
@@ -34,8 +44,13 @@ struct memtop_ring_header {
 	uint64_t	pad1[7];
 	uint64_t	drops;		/* writers without a slot of their own:
 					   events not written */
-	uint64_t	capacity;	/* launcher: records, a power of two */
-	uint64_t	pad2[6];
+	uint64_t	capacity;	/* launcher: records in this ring,
+					   a power of two */
+	uint64_t	rings;		/* launcher: rings in the section, a
+					   power of two, at most
+					   MEMTOP_RINGS_MAX; the same in
+					   every header */
+	uint64_t	pad2[5];
 };
 
 /*

@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #define MEMTOP_SHM_MAGIC	"MEMTOP\0\1"	/* 8 bytes, no terminator */
-#define MEMTOP_SHM_ABI		3		/* bump on any layout change */
+#define MEMTOP_SHM_ABI		4		/* bump on any layout change */
 #define MEMTOP_CACHELINE	64
 
 /* Environment variables set by the launcher for the target. */
@@ -53,7 +53,7 @@ enum memtop_section_id {
 	MEMTOP_SEC_STRINGS,	/* char[count]: names, files, paths */
 	MEMTOP_SEC_LIVE_SHARDS,	/* struct memtop_live_shard[count] */
 	MEMTOP_SEC_LIVE_ARENA,	/* struct memtop_live_entry[count] */
-	MEMTOP_SEC_RING,	/* struct memtop_ring_header + records */
+	MEMTOP_SEC_RING,	/* rings: a memtop_ring_header + records each */
 	MEMTOP_SEC_COUNT
 };
 

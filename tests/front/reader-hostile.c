@@ -102,9 +102,10 @@ layout(void *base)
 		[MEMTOP_SEC_LIVE_ARENA] = { 4096, sizeof(struct memtop_live_entry) },
 		[MEMTOP_SEC_RING] = { 1024, sizeof(struct memtop_event) },
 	};
-	struct memtop_header	*h = base;
-	uint64_t		 off;
-	u_int			 i;
+	struct memtop_header		*h = base;
+	struct memtop_ring_header	*ring;
+	uint64_t			 off;
+	u_int				 i;
 
 	memset(base, 0, SEG_SIZE);
 	memcpy(h->magic, MEMTOP_SHM_MAGIC, sizeof h->magic);
@@ -123,6 +124,9 @@ layout(void *base)
 	}
 	if (off > SEG_SIZE)
 		tap_bail("test layout does not fit");
+	ring = (void *)((char *)base + h->sec[MEMTOP_SEC_RING].off);
+	ring->capacity = secs[MEMTOP_SEC_RING].count;
+	ring->rings = 1;
 }
 
 static uint64_t	events_seen;
@@ -230,13 +234,14 @@ plant_module(struct reader *r)
 static void
 test_headers(void *base, FILE *sink)
 {
-	struct memtop_header	*h = base;
-	struct reader		 r;
-	struct symbols		*sy;
-	struct model		 m;
-	char			*cause;
-	u_int			 i, refused = 0, accepted = 0;
-	size_t			 pos;
+	struct memtop_header		*h = base;
+	struct memtop_ring_header	*ring;
+	struct reader			 r;
+	struct symbols			*sy;
+	struct model			 m;
+	char				*cause;
+	u_int				 i, refused = 0, accepted = 0;
+	size_t				 pos;
 
 	layout(base);
 	ok(reader_attach(&r, base, SEG_SIZE, &cause) == 0,
@@ -283,10 +288,25 @@ test_headers(void *base, FILE *sink)
 	free(cause);
 
 	layout(base);
-	h->sec[MEMTOP_SEC_RING].count = 1000;
+	ring = (void *)((char *)base + h->sec[MEMTOP_SEC_RING].off);
+	ring->capacity = 1000;
 	ok(reader_attach(&r, base, SEG_SIZE, &cause) == 0 && r.ring_cap == 0 &&
 	    reader_drain(&r, 10, NULL, NULL) == 0,
 	    "a ring that is not a power of two is ignored");
+
+	layout(base);
+	ring = (void *)((char *)base + h->sec[MEMTOP_SEC_RING].off);
+	ring->rings = 2;
+	ok(reader_attach(&r, base, SEG_SIZE, &cause) == 0 && r.ring_cap == 0 &&
+	    reader_drain(&r, 10, NULL, NULL) == 0,
+	    "two rings in a section that holds one are ignored");
+
+	layout(base);
+	ring = (void *)((char *)base + h->sec[MEMTOP_SEC_RING].off);
+	ring->rings = 6;
+	ok(reader_attach(&r, base, SEG_SIZE, &cause) == 0 && r.ring_cap == 0 &&
+	    reader_drain(&r, 10, NULL, NULL) == 0,
+	    "a number of rings that is not a power of two is ignored");
 
 	for (i = 0; i < HEADER_ROUNDS; i++) {
 		layout(base);
@@ -422,7 +442,7 @@ main(void)
 
 	if ((seed = getenv("MEMTOP_TEST_SEED")) != NULL)
 		rng_state = strtoull(seed, NULL, 0) | 1;
-	tap_plan(24);
+	tap_plan(26);
 	diag("seed %#llx", (unsigned long long)rng_state);
 	base = mmap(NULL, SEG_SIZE, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -143,7 +143,8 @@ static void
 put_event(uint16_t type, uint32_t stack, int64_t bytes)
 {
 	uint64_t		 pos = r.ring->head++;
-	struct memtop_event	*ev = &r.events[pos & (r.ring_cap - 1)];
+	struct memtop_event	*ev = (struct memtop_event *)(r.ring + 1) +
+	    (pos & (r.ring_cap - 1));
 
 	ev->time_ns = format_now_ns();
 	ev->type = type;

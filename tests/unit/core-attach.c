@@ -58,7 +58,7 @@ main(void)
 	char				 exe[4096];
 	ssize_t				 len;
 
-	tap_plan(40);
+	tap_plan(46);
 
 	h = fresh(&size);
 	h->magic[0] = 'X';
@@ -105,6 +105,21 @@ main(void)
 	ring = (void *)((char *)h + h->sec[MEMTOP_SEC_RING].off);
 	ring->capacity = 1 << 20;
 	refused(h, size, 1, "ring larger than its section");
+
+	h = fresh(&size);
+	ring = (void *)((char *)h + h->sec[MEMTOP_SEC_RING].off);
+	ring->rings = 3;
+	refused(h, size, 1, "a number of rings not a power of two");
+
+	h = fresh(&size);
+	ring = (void *)((char *)h + h->sec[MEMTOP_SEC_RING].off);
+	ring->rings = 2 * MEMTOP_RINGS_MAX;
+	refused(h, size, 1, "more rings than event.h allows");
+
+	h = fresh(&size);
+	ring = (void *)((char *)h + h->sec[MEMTOP_SEC_RING].off);
+	ring->rings = 2;
+	refused(h, size, 1, "two rings where the section holds one");
 
 	h = fresh(&size);
 	h->max_frames = 0;

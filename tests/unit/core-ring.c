@@ -1,8 +1,9 @@
 /*
- * core-ring.c: the event ring.  A full ring drops and counts, never
+ * core-ring.c: the event rings.  A full ring drops and counts, never
  * blocks; records are published with their sequence number; with several
  * writers and a reader following the protocol of event.h, every event is
- * either read, whole and in its writer's order, or counted as dropped.
+ * either read, whole and in its writer's order, or counted as dropped,
+ * with one ring shared by every writer and with a ring for each lane.
  */
 
 #include "config.h"
@@ -18,15 +19,17 @@
 #define PER_WRITER	200000
 #define WRITERS		3
 
-/* Attach a fresh segment with a ring of cap records. */
+/* Attach a fresh segment with rings of cap records, and as many lanes. */
 static void
-attach(uint64_t cap)
+attach(uint64_t cap, uint64_t rings)
 {
 	struct segment_sizes	 z = segment_defaults();
 	struct memtop_header	*h;
 	uint64_t		 size;
 
 	z.ring = cap;
+	z.rings = rings;
+	z.agg_lanes = rings;
 	core_active = 0;
 	if ((h = segment_new(&z, &size)) == NULL ||
 	    shm_attach(h, size, -1) != 0)
@@ -45,29 +48,47 @@ slot_writer(void *arg)
 	return (arg);
 }
 
-/* The drops: the ring's own count and the thread slots'. */
+/* Ring k of the attached segment. */
+static struct memtop_ring_header *
+ring_k(uint64_t k)
+{
+	return ((struct memtop_ring_header *)((char *)core_shm.ring +
+	    k * core_shm.ring_stride));
+}
+
+/* The drops: the rings' own counts and the thread slots'. */
 static uint64_t
 drops_total(void)
 {
-	uint64_t	n = core_shm.ring->drops, i;
+	uint64_t	n = 0, i;
 
+	for (i = 0; i < core_shm.nrings; i++)
+		n += ring_k(i)->drops;
 	for (i = 0; i < core_shm.nthreads; i++)
 		n += core_shm.threads[i].ring_drops;
 	return (n);
 }
 
+/* The lane each writer wrote from, and whether it was its own. */
+static uint16_t	writer_lane[WRITERS + 1];
+static uint32_t	writer_own[WRITERS + 1];
+static int	writers_take_slots;
+
 /*
- * A writer: events numbered k, tagged with the writer.  Writer 1 first
- * takes a thread slot of its own (by counting an allocation), so that its
- * drops go to its slot, the others' to the ring.
+ * A writer: events numbered k, tagged with the writer.  Writer 1 (every
+ * writer with writers_take_slots) first takes a thread slot of its own (by
+ * counting an allocation), so that its drops go to its slot, the others'
+ * to the ring, and with it a lane.
  */
 static void *
 writer(void *arg)
 {
 	uint64_t	w = (uint64_t)(uintptr_t)arg, k;
 
-	if (w == 1)
-		engine_on_alloc((void *)(uintptr_t)0x100000, 16, 0);
+	if (w == 1 || writers_take_slots)
+		engine_on_alloc((void *)(uintptr_t)(0x100000 * w), 16, 0);
+	writer_lane[w] = core_tls.lane;
+	writer_own[w] = core_tls.lane_own;
 
 	for (k = 1; k <= PER_WRITER; k++)
 		ring_write(MEMTOP_EV_ALLOC, (w << 32) | k, k, (int64_t)k, 1,
@@ -75,31 +96,105 @@ writer(void *arg)
 	return (NULL);
 }
 
+/*
+ * Writers and a reader at once, on the attached segment: the reader
+ * follows event.h on every ring.  Sets the events read, the records not
+ * whole, the records out of their writer's order, and for each writer the
+ * rings its events were found in (a bit each).
+ */
+static void
+race(uint64_t *readp, uint64_t *badp, uint64_t *orderp, uint64_t *ringsp)
+{
+	pthread_t	tid[WRITERS];
+	uint64_t	last[WRITERS + 1], pos[MEMTOP_RINGS_MAX] = { 0 };
+	uint64_t	read = 0, bad = 0, order = 0, w, k, r, cap;
+	int		t, done = 0, idle, joined[WRITERS] = { 0 };
+
+	memset(last, 0, sizeof last);
+	memset(ringsp, 0, (WRITERS + 1) * sizeof *ringsp);
+	cap = core_shm.ring_cap;
+	for (t = 0; t < WRITERS; t++)
+		pthread_create(&tid[t], NULL, writer,
+		    (void *)(uintptr_t)(t + 1));
+	for (;;) {
+		idle = 1;
+		for (r = 0; r < core_shm.nrings; r++) {
+			struct memtop_ring_header *ring = ring_k(r);
+			struct memtop_event *e = (struct memtop_event *)
+			    (ring + 1) + (pos[r] & (cap - 1));
+
+			if (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) !=
+			    pos[r] + 1)
+				continue;
+			idle = 0;
+			w = e->addr >> 32;
+			k = e->addr & 0xffffffff;
+			if (w < 1 || w > WRITERS || e->size != k ||
+			    e->est_bytes != (int64_t)k || e->stack != w ||
+			    e->tid != (int32_t)w)
+				bad++;
+			else {
+				if (k <= last[w])
+					order++;
+				else
+					last[w] = k;
+				ringsp[w] |= UINT64_C(1) << r;
+			}
+			read++;
+			pos[r]++;
+			__atomic_store_n(&ring->tail, pos[r],
+			    __ATOMIC_RELEASE);
+		}
+		if (!idle)
+			continue;
+		if (done) {
+			for (r = 0; r < core_shm.nrings; r++)
+				if (__atomic_load_n(&ring_k(r)->head,
+				    __ATOMIC_ACQUIRE) != pos[r])
+					break;
+			if (r == core_shm.nrings)
+				break;
+			continue;
+		}
+		/* Writers finished? */
+		done = 1;
+		for (t = 0; t < WRITERS; t++) {
+			if (joined[t])
+				continue;
+			if (pthread_tryjoin_np(tid[t], NULL) == 0)
+				joined[t] = 1;
+			else
+				done = 0;
+		}
+	}
+	*readp = read;
+	*badp = bad;
+	*orderp = order;
+}
+
 int
 main(void)
 {
 	struct memtop_ring_header	*ring;
 	struct memtop_event		*ev;
-	pthread_t			 tid[WRITERS];
-	uint64_t			 i, last[WRITERS + 1], read = 0, w, k;
-	uint64_t			 bad = 0, order = 0, pos;
-	volatile int			 done = 0;
-	int				 t, good = 1;
-	int				 joined[WRITERS] = { 0 };
+	pthread_t			 tid;
+	uint64_t			 i, read, bad, order, heads, w;
+	uint64_t			 rings[WRITERS + 1], used = 0;
+	int				 good = 1, own = 0, one = 1;
 
-	tap_plan(10);
+	tap_plan(17);
 
-	attach(16);
+	attach(16, 1);
 	ring = core_shm.ring;
-	ev = core_shm.events;
+	ev = (struct memtop_event *)(ring + 1);
 	for (i = 0; i < 20; i++)
 		ring_write(MEMTOP_EV_FREE, i, i, -(int64_t)i, -1, 7, 0, i, 1);
 	ok(ring->head == 16 && ring->drops == 4,
 	    "a full ring drops and counts (head %llu, drops %llu)",
 	    (unsigned long long)ring->head, (unsigned long long)ring->drops);
-	if (pthread_create(&tid[0], NULL, slot_writer, NULL) != 0)
+	if (pthread_create(&tid, NULL, slot_writer, NULL) != 0)
 		tap_bail("pthread_create");
-	pthread_join(tid[0], NULL);
+	pthread_join(tid, NULL);
 	ok(ring->head == 16 && ring->drops == 4 && drops_total() == 4 + 10,
 	    "a thread with a slot of its own counts its drops there "
 	    "(ring %llu, in all %llu)", (unsigned long long)ring->drops,
@@ -118,59 +213,46 @@ main(void)
 	ok(ev[16 & 15].seq == 17 && ev[25 & 15].seq == 26 &&
 	    ev[25 & 15].addr == 109, "records wrap around");
 
-	/* Writers and a reader at once. */
-	attach(1024);
-	ring = core_shm.ring;
-	ev = core_shm.events;
-	memset(last, 0, sizeof last);
-	for (t = 0; t < WRITERS; t++)
-		pthread_create(&tid[t], NULL, writer,
-		    (void *)(uintptr_t)(t + 1));
-	pos = 0;
-	for (;;) {
-		struct memtop_event	*e = &ev[pos & 1023];
+	/* One ring for every writer: they take positions from each other. */
+	attach(1024, 1);
+	writers_take_slots = 0;
+	race(&read, &bad, &order, rings);
+	is_uint(read + drops_total(), WRITERS * PER_WRITER,
+	    "one ring: every event was read or counted as dropped");
+	ok(read > 0, "one ring: events were read (%llu) and dropped (%llu)",
+	    (unsigned long long)read, (unsigned long long)drops_total());
+	is_uint(bad, 0, "one ring: every record read was whole");
+	is_uint(order, 0, "one ring: each writer's events came in its order");
+	is_uint(core_shm.ring->head, read,
+	    "one ring: head counts the records written");
 
-		if (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) == pos + 1) {
-			w = e->addr >> 32;
-			k = e->addr & 0xffffffff;
-			if (w < 1 || w > WRITERS || e->size != k ||
-			    e->est_bytes != (int64_t)k || e->stack != w ||
-			    e->tid != (int32_t)w)
-				bad++;
-			else if (k <= last[w])
-				order++;
-			else
-				last[w] = k;
-			read++;
-			pos++;
-			__atomic_store_n(&ring->tail, pos, __ATOMIC_RELEASE);
-			continue;
-		}
-		if (done && __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE) ==
-		    pos)
-			break;
-		if (!done) {
-			/* Writers finished? */
-			int	all = 1;
-
-			for (t = 0; t < WRITERS; t++) {
-				if (joined[t])
-					continue;
-				if (pthread_tryjoin_np(tid[t], NULL) == 0)
-					joined[t] = 1;
-				else
-					all = 0;
-			}
-			if (all)
-				done = 1;
+	/* A ring for each lane: writers with lanes of their own apart. */
+	attach(1024, 4);
+	writers_take_slots = 1;
+	race(&read, &bad, &order, rings);
+	for (heads = 0, i = 0; i < core_shm.nrings; i++)
+		heads += ring_k(i)->head;
+	is_uint(read + drops_total(), WRITERS * PER_WRITER,
+	    "four rings: every event was read or counted as dropped");
+	ok(read > 0, "four rings: events were read (%llu) and dropped (%llu)",
+	    (unsigned long long)read, (unsigned long long)drops_total());
+	is_uint(bad, 0, "four rings: every record read was whole");
+	is_uint(order, 0, "four rings: each writer's events came in its order");
+	is_uint(heads, read, "four rings: the heads count the records written");
+	for (w = 1; w <= WRITERS; w++) {
+		if (rings[w] != UINT64_C(1) << (writer_lane[w] & 3))
+			one = 0;
+		if (writer_own[w]) {
+			own++;
+			if (used & rings[w])
+				one = 0;
+			used |= rings[w];
 		}
 	}
-	is_uint(read + drops_total(), WRITERS * PER_WRITER,
-	    "every event was read or counted as dropped");
-	ok(read > 0, "events were read (%llu) and dropped (%llu)",
-	    (unsigned long long)read, (unsigned long long)drops_total());
-	is_uint(bad, 0, "every record read was whole");
-	is_uint(order, 0, "each writer's events came in its order");
-	is_uint(ring->head, read, "head counts the records written");
+	ok(one, "each writer wrote to its lane's ring alone, lanes of their "
+	    "own to rings of their own (rings %#llx %#llx %#llx)",
+	    (unsigned long long)rings[1], (unsigned long long)rings[2],
+	    (unsigned long long)rings[3]);
+	ok(own >= 2, "writers with lanes of their own: %d", own);
 	return (tap_done());
 }

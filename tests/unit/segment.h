@@ -25,7 +25,8 @@ struct segment_sizes {
 	uint64_t	strings;
 	uint64_t	shards;
 	uint64_t	arena;
-	uint64_t	ring;		/* power of two */
+	uint64_t	ring;		/* records a ring, power of two */
+	uint64_t	rings;		/* power of two; 0 is 1 */
 	uint64_t	agg_lanes;	/* 0 is 1 */
 	uint32_t	max_frames;
 	uint32_t	config;		/* MEMTOP_CFG_* */
@@ -60,7 +61,7 @@ static inline uint64_t
 segment_layout(struct memtop_header *h, const struct segment_sizes *z)
 {
 	struct memtop_section	 sec[MEMTOP_SEC_COUNT];
-	uint64_t		 off, index = 2, n[MEMTOP_SEC_COUNT];
+	uint64_t		 off, index = 2, n[MEMTOP_SEC_COUNT], rings, k;
 	uint64_t		 bytes[MEMTOP_SEC_COUNT];
 	int			 i;
 
@@ -91,9 +92,10 @@ segment_layout(struct memtop_header *h, const struct segment_sizes *z)
 	bytes[MEMTOP_SEC_LIVE_SHARDS] = z->shards * sizeof(struct memtop_live_shard);
 	n[MEMTOP_SEC_LIVE_ARENA] = z->arena;
 	bytes[MEMTOP_SEC_LIVE_ARENA] = z->arena * sizeof(struct memtop_live_entry);
-	n[MEMTOP_SEC_RING] = z->ring;
-	bytes[MEMTOP_SEC_RING] = sizeof(struct memtop_ring_header) +
-	    z->ring * sizeof(struct memtop_event);
+	rings = z->rings ? z->rings : 1;
+	n[MEMTOP_SEC_RING] = rings * z->ring;
+	bytes[MEMTOP_SEC_RING] = rings * (sizeof(struct memtop_ring_header) +
+	    z->ring * sizeof(struct memtop_event));
 
 	off = segment_page(sizeof(struct memtop_header));
 	for (i = 0; i < MEMTOP_SEC_COUNT; i++) {
@@ -113,8 +115,14 @@ segment_layout(struct memtop_header *h, const struct segment_sizes *z)
 		h->sample_mean = z->sample_mean;
 		h->target_pid = getpid();
 		memcpy(h->sec, sec, sizeof sec);
-		((struct memtop_ring_header *)((char *)h +
-		    sec[MEMTOP_SEC_RING].off))->capacity = z->ring;
+		for (k = 0; k < rings; k++) {
+			struct memtop_ring_header *ring = (void *)((char *)h +
+			    sec[MEMTOP_SEC_RING].off + k *
+			    (sizeof *ring + z->ring * sizeof(struct memtop_event)));
+
+			ring->capacity = z->ring;
+			ring->rings = rings;
+		}
 	}
 	return (off);
 }
