@@ -6,7 +6,7 @@
 
 . "$top_srcdir/tests/lib/tap.sh"
 
-plan 19
+plan 25
 
 REPORT=$T/r.json
 
@@ -90,5 +90,35 @@ ok $? "the text report is printed after SIGHUP" || diag_file "$T/out"
 is $? 0 "a target that ends at once: exit 0"
 check_json "its report has resident memory from rusage" \
     'r["peak"]["resident"] > 0' 'r["tracked"]'
+
+# A file without a #! line is run by /bin/sh, with its arguments, as
+# execvp does; its status passes through.
+printf 'echo "script:$1:$2"\nexit 5\n' >"$T/script"
+chmod +x "$T/script"
+"$MEMTOP" --report -o /dev/null -- "$T/script" a 'b c' >"$T/out" 2>"$T/err"
+is $? 5 "a script without #! runs under sh: exit 5"
+is "$(cat "$T/out")" "script:a:b c" "and gets its arguments"
+
+# The target starts with memtop's own signal mask and dispositions, not
+# those memtop uses meanwhile (SIGINT and SIGQUIT ignored, SIGCHLD, SIGTERM
+# and SIGHUP blocked): nothing blocked, SIGINT default or ignored as it was
+# for memtop.  /proc/PID/status shows the masks in hexadecimal.
+sigmasks() {
+	"$PYTHON3" -c '
+import os, signal, sys
+signal.signal(signal.SIGINT, getattr(signal, sys.argv[1]))
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+os.execv(sys.argv[2], sys.argv[2:])' "$1" "$MEMTOP" --report -o /dev/null -- \
+	    grep -E '^Sig(Blk|Ign)' /proc/self/status
+}
+sigmasks SIG_DFL >"$T/out" 2>"$T/err"
+is $? 0 "the target reads its signal masks"
+is "$(sed -n 's/^SigBlk:[[:space:]]*//p' "$T/out")" 0000000000000000 \
+    "the target starts with no signal blocked"
+ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' "$T/out")
+is "$(( 0x$ign & 2 ))" 0 "SIGINT default for memtop: default for the target"
+sigmasks SIG_IGN >"$T/out" 2>"$T/err"
+ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' "$T/out")
+is "$(( 0x$ign & 2 ))" 2 "SIGINT ignored for memtop: ignored for the target"
 
 tap_done
