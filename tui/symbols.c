@@ -33,6 +33,7 @@
 
 #include <sys/types.h>
 
+#include <dlfcn.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
@@ -54,8 +55,32 @@
 
 #include "tui.h"
 
-/* From the C++ runtime (libstdc++), linked with $(DEMANGLE_LIBS). */
-char	*__cxa_demangle(const char *, char *, size_t *, int *);
+/*
+ * The C++ runtime's demangler, loaded the first time a C++ name is met:
+ * linked in, the runtime cost about 2 ms of every start of memtop, before
+ * the target could start (docs/performance.md), and C programs never need
+ * it.  Without it, C++ names stay mangled.
+ */
+#define SYMBOLS_CXX_RUNTIME	"libstdc++.so.6"
+typedef char	*(*symbols_demangler)(const char *, char *, size_t *, int *);
+
+static symbols_demangler
+symbols_cxa_demangle(void)
+{
+	static symbols_demangler	 fn;
+	static int			 tried;
+	void				*h;
+
+	if (!tried) {
+		tried = 1;
+		if ((h = dlopen(SYMBOLS_CXX_RUNTIME, RTLD_LAZY | RTLD_LOCAL)) !=
+		    NULL)
+			*(void **)&fn = dlsym(h, "__cxa_demangle");
+		if (fn == NULL)
+			log_debug("symbols: no demangler (%s)", dlerror());
+	}
+	return (fn);
+}
 
 /* An interned string. */
 struct sym_string {
@@ -404,17 +429,19 @@ symbols_open_module(struct symbols *sy, struct sym_module *m)
 static const char *
 symbols_demangle(struct symbols *sy, const char *name)
 {
-	const char	*s, *at;
-	char		*d, *copy = NULL;
-	int		 status = -1;
+	symbols_demangler	 demangle;
+	const char		*s, *at;
+	char			*d, *copy = NULL;
+	int			 status = -1;
 
 	/* Drop a symbol version ("memcpy@@GLIBC_2.14"). */
 	if ((at = strchr(name, '@')) != NULL && at != name) {
 		copy = xstrndup(name, (size_t)(at - name));
 		name = copy;
 	}
-	if (name[0] == '_' && name[1] == 'Z') {
-		d = __cxa_demangle(name, NULL, NULL, &status);
+	if (name[0] == '_' && name[1] == 'Z' &&
+	    (demangle = symbols_cxa_demangle()) != NULL) {
+		d = demangle(name, NULL, NULL, &status);
 		if (d != NULL && status == 0) {
 			s = symbols_intern(sy, d, strlen(d));
 			free(d);
