@@ -172,7 +172,7 @@ main(void)
 	char			*cause, path[] = "/tmp/memtop-synth.XXXXXX";
 	char			 cmd[1024];
 	const char		*py;
-	void			*terminate;
+	void			*terminate, *cxx;
 	FILE			*out;
 	int			 fd;
 
@@ -189,6 +189,8 @@ main(void)
 	r.hdr->python_state = MEMTOP_PY_ACTIVE;
 	r.stacks[0].flags = MEMTOP_STACK_READY;	/* as the tracker does */
 	strcpy(r.hdr->python_version, "3.11.2");
+	/* The C++ runtime, for a C++ frame: loaded as in a C++ target. */
+	cxx = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_GLOBAL);
 	dl_iterate_phdr(put_module, NULL);
 	foo = &r.modules[r.glob->module_count++];
 	foo->bias = foo->start = UINT64_C(0x7e0000000000);
@@ -197,7 +199,7 @@ main(void)
 	foo->path_off = put_string("/nonexistent/libfoo.so", foo->path_len);
 	foo->flags = MEMTOP_MODULE_READY;
 
-	terminate = dlsym(RTLD_DEFAULT, "_ZSt9terminatev");
+	terminate = cxx != NULL ? dlsym(cxx, "_ZSt9terminatev") : NULL;
 	frames[0] = synth_site_a();
 	frames[1] = (uint64_t)(uintptr_t)&abort + 1;
 	frames[2] = (uint64_t)(uintptr_t)terminate + 1;
