@@ -41,6 +41,19 @@
 #pragma GCC visibility push(hidden)
 
 /* Pointers into the mapped segment, set once by shm_attach(). */
+/* Sections mapped ahead of their cursors (core_ahead below). */
+enum core_ahead_id {
+	CORE_AHEAD_STACKS,
+	CORE_AHEAD_FRAMES,
+	CORE_AHEAD_CODES,
+	CORE_AHEAD_STRINGS,
+	CORE_AHEAD_ARENA,
+	CORE_AHEAD_INDEX,	/* 1 once the whole stack index is mapped */
+	CORE_AHEAD_AGGS,	/* one for each lane */
+	CORE_AHEAD_RING = CORE_AHEAD_AGGS + MEMTOP_AGG_LANES_MAX,
+	CORE_AHEAD_COUNT = CORE_AHEAD_RING + MEMTOP_RINGS_MAX
+};
+
 struct core_shm {
 	struct memtop_header		*hdr;
 	struct memtop_thread_slot	*threads;
@@ -70,8 +83,35 @@ struct core_shm {
 	uint64_t			 nrings;	/* rings, checked at */
 	uint64_t			 ring_stride;	/* attach; bytes from
 							   ring to ring */
+	uint64_t			 ahead[CORE_AHEAD_COUNT];	/* see
+							   core_ahead */
 };
 extern struct core_shm core_shm;
+
+/*
+ * A first touch of a page of the segment costs the target a page fault,
+ * about 12 us on the machines memtop is measured on, where
+ * MADV_POPULATE_WRITE maps a run of pages for about 1.2 us a page (see
+ * docs/performance.md).  The sections filled from the front (stacks,
+ * frames, codes, strings, the live arena, each lane of the aggregates,
+ * each ring on its first lap) are mapped CORE_AHEAD_BYTES at a time, ahead
+ * of their cursor: core_ahead(k, base, end, cap) before writing below
+ * byte end of the section at base (cap bytes long), where
+ * core_shm.ahead[k] holds how far it is mapped.
+ */
+#define CORE_AHEAD_BYTES	(64 * 1024)
+
+void	 core_populate(void *addr, size_t len);
+void	 core_ahead_slow(uint64_t *done, void *base, uint64_t end,
+	     uint64_t cap);
+
+static inline void
+core_ahead(unsigned int k, void *base, uint64_t end, uint64_t cap)
+{
+	if (__builtin_expect(end > __atomic_load_n(&core_shm.ahead[k],
+	    __ATOMIC_RELAXED), 0))
+		core_ahead_slow(&core_shm.ahead[k], base, end, cap);
+}
 
 /*
  * The reentrancy guard (initial-exec TLS).  While it is held on a thread,
@@ -228,6 +268,7 @@ int	 shm_attach_env(void);
 int	 shm_attach(void *base, uint64_t size, int fd);
 void	 shm_reset_data(void);
 void	*core_private_map(size_t len);
+void	*core_private_map_populated(size_t len);
 void	 core_private_unmap(void *p, size_t len);
 uint64_t core_now(void);
 uint64_t core_now_event(void);

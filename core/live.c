@@ -96,7 +96,7 @@ void
 live_init(int use_filter)
 {
 	if (live_counts == NULL)
-		live_counts = core_private_map(LIVE_FILTER_SIZE);
+		live_counts = core_private_map_populated(LIVE_FILTER_SIZE);
 	else
 		memset(live_counts, 0, LIVE_FILTER_SIZE);
 	memset(live_bits, 0, sizeof live_bits);
@@ -164,6 +164,9 @@ live_table_alloc(uint64_t cap)
 			return (UINT64_MAX);
 	} while (!__atomic_compare_exchange_n(&glob->live_arena_used, &used,
 	    used + cap, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	core_ahead(CORE_AHEAD_ARENA, core_shm.arena,
+	    (used + cap) * sizeof *core_shm.arena,
+	    core_shm.arena_cap * sizeof *core_shm.arena);
 	return (used);	/* fresh memfd pages read as zero */
 }
 

@@ -555,7 +555,8 @@ python_codes_new(uint64_t n)
 {
 	struct python_codes	*t;
 
-	t = core_private_map(sizeof *t + n * sizeof(struct python_code_ent));
+	t = core_private_map_populated(sizeof *t +
+	    n * sizeof(struct python_code_ent));
 	if (t == NULL)
 		return (NULL);
 	t->ents = (struct python_code_ent *)(t + 1);
@@ -659,6 +660,8 @@ python_intern_code(const struct python_walk *w, uintptr_t file,
 		goto full;
 	memcpy(core_shm.strings + noff, python_name_buf, (size_t)n);
 
+	core_ahead(CORE_AHEAD_CODES, core_shm.codes,
+	    ((uint64_t)id + 1) * sizeof *c, core_shm.codes_cap * sizeof *c);
 	c = &core_shm.codes[id];
 	c->file_off = foff;
 	c->file_len = flen;

@@ -106,6 +106,9 @@ ring_write(uint16_t type, uint64_t addr, uint64_t size, int64_t est_bytes,
 		core_solo_end();
 	if (head == UINT64_MAX)
 		return;
+	if (head < cap)		/* the first lap: map the ring ahead */
+		core_ahead(CORE_AHEAD_RING + (unsigned int)k, ring,
+		    sizeof *ring + (head + 1) * sizeof *ev, core_shm.ring_stride);
 
 	ev = (struct memtop_event *)(ring + 1) + (head & (cap - 1));
 	ev->time_ns = now;

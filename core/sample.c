@@ -415,7 +415,10 @@ sample_charge(uint32_t stack, int64_t bytes, int64_t count,
 	if (stack >= core_shm.stacks_cap)
 		stack = 0;
 	/* The thread's lane (shm.h): no line shared with other threads. */
-	a = &core_shm.aggs[core_tls.lane * core_shm.stacks_cap + stack];
+	a = &core_shm.aggs[core_tls.lane * core_shm.stacks_cap];
+	core_ahead(CORE_AHEAD_AGGS + core_tls.lane, a,
+	    ((uint64_t)stack + 1) * sizeof *a, core_shm.stacks_cap * sizeof *a);
+	a += stack;
 	/* A lane of its own: the only writer, as in solo mode. */
 	solo = core_tls.lane_own ? 2 : core_solo_begin();
 	epoch = __atomic_load_n(&core_shm.glob->peak_epoch, __ATOMIC_ACQUIRE);

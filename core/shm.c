@@ -168,6 +168,83 @@ core_private_map(size_t len)
 	return ((void *)r);
 }
 
+/*
+ * core_private_map for memory the thread will touch all over (hash tables
+ * indexed at random): mapped at once, which costs far less than a page
+ * fault for each page (core.h, core_ahead).
+ */
+void *
+core_private_map_populated(size_t len)
+{
+	long	r;
+	int	saved = errno;
+
+	r = syscall(SYS_mmap, NULL, len, PROT_READ|PROT_WRITE,
+	    MAP_PRIVATE|MAP_ANONYMOUS|MAP_POPULATE, -1, 0);
+	errno = saved;
+	if (r == -1)
+		return (NULL);
+	return ((void *)r);
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23	/* Linux 5.14 */
+#endif
+/*
+ * Pages as madvise counts them: x86-64's.  Where pages are larger the
+ * ranges are misaligned, madvise says EINVAL and populating stays off.
+ */
+#define CORE_PAGE		4096
+
+/* Off once the kernel says it has no MADV_POPULATE_WRITE (before 5.14). */
+static int	core_populate_off;
+
+/*
+ * Map the pages of [addr, addr + len) for writing now, with one system
+ * call, so that writing them later takes no page fault.  Best effort: a
+ * kernel without MADV_POPULATE_WRITE, or a failure, leaves the pages to
+ * be faulted in as they are written.
+ */
+void
+core_populate(void *addr, size_t len)
+{
+	uintptr_t	a, e;
+	long		r;
+	int		saved;
+
+	if (len == 0 || __atomic_load_n(&core_populate_off, __ATOMIC_RELAXED))
+		return;
+	a = (uintptr_t)addr & ~(uintptr_t)(CORE_PAGE - 1);
+	e = ((uintptr_t)addr + len + CORE_PAGE - 1) &
+	    ~(uintptr_t)(CORE_PAGE - 1);
+	saved = errno;
+	r = syscall(SYS_madvise, a, e - a, MADV_POPULATE_WRITE);
+	if (r == -1 && errno == EINVAL)
+		__atomic_store_n(&core_populate_off, 1, __ATOMIC_RELAXED);
+	errno = saved;
+}
+
+/*
+ * The cursor of a section passed byte end: map up to the next multiple of
+ * CORE_AHEAD_BYTES (at most cap) beyond what *done says is mapped.  Two
+ * threads may both map a run: harmless.
+ */
+void
+core_ahead_slow(uint64_t *done, void *base, uint64_t end, uint64_t cap)
+{
+	uint64_t	from = __atomic_load_n(done, __ATOMIC_RELAXED), to;
+
+	if (end <= from || from >= cap)
+		return;
+	to = (end + CORE_AHEAD_BYTES - 1) & ~(uint64_t)(CORE_AHEAD_BYTES - 1);
+	if (to > cap)
+		to = cap;
+	core_populate((char *)base + from, to - from);
+	while (from < to && !__atomic_compare_exchange_n(done, &from, to, 1,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		/* from is reloaded */;
+}
+
 /* Give back memory from core_private_map. */
 void
 core_private_unmap(void *p, size_t len)
@@ -371,6 +448,8 @@ shm_strings_alloc(size_t len)
 			return (-1);
 	} while (!__atomic_compare_exchange_n(&glob->strings_used, &used,
 	    used + len, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	core_ahead(CORE_AHEAD_STRINGS, core_shm.strings, used + len,
+	    core_shm.strings_cap);
 	return ((int64_t)used);
 }
 
@@ -610,6 +689,7 @@ shm_attach(void *base, uint64_t size, int fd)
 	}
 	shm_fd = fd;
 	shm_set_pointers(base, hdr);
+	memset(core_shm.ahead, 0, sizeof core_shm.ahead);
 	core_shm.ring_cap = ring_cap;
 	core_shm.nrings = rings;
 	core_shm.ring_stride = sizeof(struct memtop_ring_header) +

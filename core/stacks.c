@@ -155,6 +155,35 @@ stacks_hash(const uint64_t *frames, size_t n)
 	return ((uint32_t)h);
 }
 
+/*
+ * Map the stack records and frames ahead of their cursors (core.h), and
+ * the whole index once the program has shown it has more than a few
+ * stacks: a new stack's slot is anywhere in the index, a page fault each
+ * until most of its 4 MiB has been touched (python3 -m compileall: 900 of
+ * the target's page faults, for 2,200 stacks).
+ */
+#define STACKS_INDEX_POPULATE	64
+
+static void
+stacks_ahead(uint32_t id, uint64_t frames_end)
+{
+	uint64_t	zero = 0;
+
+	core_ahead(CORE_AHEAD_STACKS, core_shm.stacks,
+	    ((uint64_t)id + 1) * sizeof *core_shm.stacks,
+	    core_shm.stacks_cap * sizeof *core_shm.stacks);
+	core_ahead(CORE_AHEAD_FRAMES, core_shm.frames,
+	    frames_end * sizeof *core_shm.frames,
+	    core_shm.frames_cap * sizeof *core_shm.frames);
+	if (id >= STACKS_INDEX_POPULATE &&
+	    __atomic_load_n(&core_shm.ahead[CORE_AHEAD_INDEX],
+	    __ATOMIC_RELAXED) == 0 &&
+	    __atomic_compare_exchange_n(&core_shm.ahead[CORE_AHEAD_INDEX],
+	    &zero, 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		core_populate(core_shm.stack_index, core_shm.stack_index_cap *
+		    sizeof *core_shm.stack_index);
+}
+
 /* Reserve a stack id below the table's capacity; 0 when full. */
 static uint32_t
 stacks_reserve_id(void)
@@ -253,6 +282,7 @@ stacks_intern(const uint64_t *frames, size_t n, uint16_t flags)
 				if ((fidx = stacks_reserve_frames(n)) ==
 				    UINT64_MAX)
 					goto full;
+				stacks_ahead(mine, fidx + n);
 				memcpy(&core_shm.frames[fidx], frames,
 				    n * sizeof *frames);
 				st = &core_shm.stacks[mine];

@@ -610,7 +610,7 @@ unwind_cache_slow(struct core_thread *t, uint32_t gen)
 		return (NULL);
 	}
 	pthread_attr_destroy(&attr);
-	if ((uc = core_private_map(sizeof *uc)) == NULL)
+	if ((uc = core_private_map_populated(sizeof *uc)) == NULL)
 		return (NULL);
 	uc->stack_lo = (uint64_t)(uintptr_t)addr;
 	uc->stack_hi = (uint64_t)(uintptr_t)addr + size;
