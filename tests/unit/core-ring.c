@@ -73,6 +73,8 @@ drops_total(void)
 static uint16_t	writer_lane[WRITERS + 1];
 static uint32_t	writer_own[WRITERS + 1];
 static int	writers_take_slots;
+/* With slots, every writer holds its lane before any writes. */
+static pthread_barrier_t writers_ready;
 
 /*
  * A writer: events numbered k, tagged with the writer.  Writer 1 (every
@@ -89,6 +91,8 @@ writer(void *arg)
 		engine_on_alloc((void *)(uintptr_t)(0x100000 * w), 16, 0);
 	writer_lane[w] = core_tls.lane;
 	writer_own[w] = core_tls.lane_own;
+	if (writers_take_slots)
+		pthread_barrier_wait(&writers_ready);
 
 	for (k = 1; k <= PER_WRITER; k++)
 		ring_write(MEMTOP_EV_ALLOC, (w << 32) | k, k, (int64_t)k, 1,
@@ -229,6 +233,7 @@ main(void)
 	/* A ring for each lane: writers with lanes of their own apart. */
 	attach(1024, 4);
 	writers_take_slots = 1;
+	pthread_barrier_init(&writers_ready, NULL, WRITERS);
 	race(&read, &bad, &order, rings);
 	for (heads = 0, i = 0; i < core_shm.nrings; i++)
 		heads += ring_k(i)->head;
