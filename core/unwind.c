@@ -335,15 +335,6 @@ unwind_run(struct unwind_rd *r, struct unwind_row *row,
 		case 0x0e:	/* def_cfa_offset */
 			row->cfa_off = (int64_t)unwind_uleb(r);
 			break;
-		case 0x10:	/* expression */
-			reg = unwind_uleb(r);
-			delta = unwind_uleb(r);
-			if (reg == UNWIND_RBP || reg == UNWIND_RA ||
-			    delta > (uint64_t)(r->end - r->p))
-				row->fail = 1;
-			else
-				r->p += delta;
-			break;
 		case 0x11:	/* offset_extended_sf */
 			reg = unwind_uleb(r);
 			unwind_set(row, reg, 1, unwind_sleb(r) * data_align);
@@ -365,6 +356,7 @@ unwind_run(struct unwind_rd *r, struct unwind_row *row,
 			if (reg == UNWIND_RBP || reg == UNWIND_RA)
 				row->fail = 1;
 			break;
+		case 0x10:	/* expression */
 		case 0x16:	/* val_expression */
 			reg = unwind_uleb(r);
 			delta = unwind_uleb(r);

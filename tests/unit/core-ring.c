@@ -176,13 +176,31 @@ race(uint64_t *readp, uint64_t *badp, uint64_t *orderp, uint64_t *ringsp)
 	*orderp = order;
 }
 
+/* race, then the checks of its outcome (five), named with what. */
+static void
+race_checked(const char *what, uint64_t *rings)
+{
+	uint64_t	read, bad, order, heads = 0, i;
+
+	race(&read, &bad, &order, rings);
+	for (i = 0; i < core_shm.nrings; i++)
+		heads += ring_k(i)->head;
+	is_uint(read + drops_total(), WRITERS * PER_WRITER,
+	    "%s: every event was read or counted as dropped", what);
+	ok(read > 0, "%s: events were read (%llu) and dropped (%llu)", what,
+	    (unsigned long long)read, (unsigned long long)drops_total());
+	is_uint(bad, 0, "%s: every record read was whole", what);
+	is_uint(order, 0, "%s: each writer's events came in its order", what);
+	is_uint(heads, read, "%s: the heads count the records written", what);
+}
+
 int
 main(void)
 {
 	struct memtop_ring_header	*ring;
 	struct memtop_event		*ev;
 	pthread_t			 tid;
-	uint64_t			 i, read, bad, order, heads, w;
+	uint64_t			 i, w;
 	uint64_t			 rings[WRITERS + 1], used = 0;
 	int				 good = 1, own = 0, one = 1;
 
@@ -220,30 +238,13 @@ main(void)
 	/* One ring for every writer: they take positions from each other. */
 	attach(1024, 1);
 	writers_take_slots = 0;
-	race(&read, &bad, &order, rings);
-	is_uint(read + drops_total(), WRITERS * PER_WRITER,
-	    "one ring: every event was read or counted as dropped");
-	ok(read > 0, "one ring: events were read (%llu) and dropped (%llu)",
-	    (unsigned long long)read, (unsigned long long)drops_total());
-	is_uint(bad, 0, "one ring: every record read was whole");
-	is_uint(order, 0, "one ring: each writer's events came in its order");
-	is_uint(core_shm.ring->head, read,
-	    "one ring: head counts the records written");
+	race_checked("one ring", rings);
 
 	/* A ring for each lane: writers with lanes of their own apart. */
 	attach(1024, 4);
 	writers_take_slots = 1;
 	pthread_barrier_init(&writers_ready, NULL, WRITERS);
-	race(&read, &bad, &order, rings);
-	for (heads = 0, i = 0; i < core_shm.nrings; i++)
-		heads += ring_k(i)->head;
-	is_uint(read + drops_total(), WRITERS * PER_WRITER,
-	    "four rings: every event was read or counted as dropped");
-	ok(read > 0, "four rings: events were read (%llu) and dropped (%llu)",
-	    (unsigned long long)read, (unsigned long long)drops_total());
-	is_uint(bad, 0, "four rings: every record read was whole");
-	is_uint(order, 0, "four rings: each writer's events came in its order");
-	is_uint(heads, read, "four rings: the heads count the records written");
+	race_checked("four rings", rings);
 	for (w = 1; w <= WRITERS; w++) {
 		if (rings[w] != UINT64_C(1) << (writer_lane[w] & 3))
 			one = 0;
