@@ -154,37 +154,36 @@ core_set_exiting(void)
 }
 
 /* Private read-write memory straight from the kernel; NULL on failure. */
-void *
-core_private_map(size_t len)
+static void *
+shm_private_map(size_t len, int flags)
 {
 	long	r;
 	int	saved = errno;
 
 	r = syscall(SYS_mmap, NULL, len, PROT_READ|PROT_WRITE,
-	    MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
+	    MAP_PRIVATE|MAP_ANONYMOUS|flags, -1, 0);
 	errno = saved;
 	if (r == -1)
 		return (NULL);
 	return ((void *)r);
 }
 
+/* Private memory, its pages faulted in as they are touched. */
+void *
+core_private_map(size_t len)
+{
+	return (shm_private_map(len, 0));
+}
+
 /*
- * core_private_map for memory the thread will touch all over (hash tables
- * indexed at random): mapped at once, which costs far less than a page
- * fault for each page (core.h, core_ahead).
+ * Private memory the thread will touch all over (hash tables indexed at
+ * random): mapped at once, which costs far less than a page fault for
+ * each page (core.h, core_ahead).
  */
 void *
 core_private_map_populated(size_t len)
 {
-	long	r;
-	int	saved = errno;
-
-	r = syscall(SYS_mmap, NULL, len, PROT_READ|PROT_WRITE,
-	    MAP_PRIVATE|MAP_ANONYMOUS|MAP_POPULATE, -1, 0);
-	errno = saved;
-	if (r == -1)
-		return (NULL);
-	return ((void *)r);
+	return (shm_private_map(len, MAP_POPULATE));
 }
 
 #ifndef MADV_POPULATE_WRITE
