@@ -234,6 +234,15 @@ plant_module(struct reader *r)
 static void
 test_headers(void *base, FILE *sink)
 {
+	/* Ring headers the reader must not follow (0: as laid out). */
+	static const struct {
+		uint64_t	 capacity, rings;
+		const char	*what;
+	} bad_rings[] = {
+		{ 1000, 0, "rings of a capacity not a power of two" },
+		{ 0, 2, "two rings in a section that holds one" },
+		{ 0, 6, "six rings (not a power of two)" },
+	};
 	struct memtop_header		*h = base;
 	struct memtop_ring_header	*ring;
 	struct reader			 r;
@@ -287,26 +296,17 @@ test_headers(void *base, FILE *sink)
 	    "a misaligned section is refused");
 	free(cause);
 
-	layout(base);
-	ring = (void *)((char *)base + h->sec[MEMTOP_SEC_RING].off);
-	ring->capacity = 1000;
-	ok(reader_attach(&r, base, SEG_SIZE, &cause) == 0 && r.ring_cap == 0 &&
-	    reader_drain(&r, 10, NULL, NULL) == 0,
-	    "a ring that is not a power of two is ignored");
-
-	layout(base);
-	ring = (void *)((char *)base + h->sec[MEMTOP_SEC_RING].off);
-	ring->rings = 2;
-	ok(reader_attach(&r, base, SEG_SIZE, &cause) == 0 && r.ring_cap == 0 &&
-	    reader_drain(&r, 10, NULL, NULL) == 0,
-	    "two rings in a section that holds one are ignored");
-
-	layout(base);
-	ring = (void *)((char *)base + h->sec[MEMTOP_SEC_RING].off);
-	ring->rings = 6;
-	ok(reader_attach(&r, base, SEG_SIZE, &cause) == 0 && r.ring_cap == 0 &&
-	    reader_drain(&r, 10, NULL, NULL) == 0,
-	    "a number of rings that is not a power of two is ignored");
+	for (i = 0; i < sizeof bad_rings / sizeof bad_rings[0]; i++) {
+		layout(base);
+		ring = (void *)((char *)base + h->sec[MEMTOP_SEC_RING].off);
+		if (bad_rings[i].capacity != 0)
+			ring->capacity = bad_rings[i].capacity;
+		if (bad_rings[i].rings != 0)
+			ring->rings = bad_rings[i].rings;
+		ok(reader_attach(&r, base, SEG_SIZE, &cause) == 0 &&
+		    r.ring_cap == 0 && reader_drain(&r, 10, NULL, NULL) == 0,
+		    "%s are ignored", bad_rings[i].what);
+	}
 
 	for (i = 0; i < HEADER_ROUNDS; i++) {
 		layout(base);
