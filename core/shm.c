@@ -511,9 +511,7 @@ shm_check_ring(const struct memtop_section *s, uint64_t cap, uint64_t rings)
 		return ("the ring capacity is not a power of two");
 	if (rings < 1 || rings > MEMTOP_RINGS_MAX || (rings & (rings - 1)) != 0)
 		return ("the number of rings is not a power of two up to 64");
-	if (s->size / rings < sizeof(struct memtop_ring_header) ||
-	    cap > (s->size / rings - sizeof(struct memtop_ring_header)) /
-	    sizeof(struct memtop_event))
+	if (!memtop_rings_fit(s->size, cap, rings))
 		return ("the ring is larger than its section");
 	return (NULL);
 }
@@ -691,8 +689,7 @@ shm_attach(void *base, uint64_t size, int fd)
 	memset(core_shm.ahead, 0, sizeof core_shm.ahead);
 	core_shm.ring_cap = ring_cap;
 	core_shm.nrings = rings;
-	core_shm.ring_stride = sizeof(struct memtop_ring_header) +
-	    ring_cap * sizeof(struct memtop_event);
+	core_shm.ring_stride = memtop_ring_stride(ring_cap);
 
 	gen = __atomic_add_fetch(&hdr->generation, 1, __ATOMIC_ACQ_REL);
 	if (gen > 1) {

@@ -365,7 +365,7 @@ segment_create(struct segment *seg, const struct segment_config *cfg,
 	struct memtop_header		*hdr;
 	struct memtop_section		 sec[MEMTOP_SEC_COUNT];
 	struct memtop_ring_header	*ring;
-	uint64_t			 off;
+	uint64_t			 off, cap;
 	u_int				 i;
 	int				 exact = cfg->sample_mean == 0;
 
@@ -413,11 +413,11 @@ segment_create(struct segment *seg, const struct segment_config *cfg,
 	hdr->sample_mean = cfg->sample_mean;
 	hdr->target_pid = 0;
 	memcpy(hdr->sec, sec, sizeof sec);
+	cap = sec[MEMTOP_SEC_RING].count / LAUNCH_RINGS;
 	for (i = 0; i < LAUNCH_RINGS; i++) {
 		ring = (void *)((char *)seg->base + sec[MEMTOP_SEC_RING].off +
-		    i * (sizeof *ring + sec[MEMTOP_SEC_RING].count /
-		    LAUNCH_RINGS * sizeof(struct memtop_event)));
-		ring->capacity = sec[MEMTOP_SEC_RING].count / LAUNCH_RINGS;
+		    i * memtop_ring_stride(cap));
+		ring->capacity = cap;
 		ring->rings = LAUNCH_RINGS;
 	}
 	log_debug("segment: %llu bytes, fd %d",

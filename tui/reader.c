@@ -86,14 +86,11 @@ reader_rings(struct reader *r, const struct memtop_section *sec)
 	if (cap < 2 || (cap & (cap - 1)) != 0 || rings < 1 ||
 	    rings > MEMTOP_RINGS_MAX || (rings & (rings - 1)) != 0)
 		return;
-	if (sec->size / rings < sizeof(struct memtop_ring_header) ||
-	    cap > (sec->size / rings - sizeof(struct memtop_ring_header)) /
-	    sizeof(struct memtop_event))
+	if (!memtop_rings_fit(sec->size, cap, rings))
 		return;
 	r->ring_cap = cap;
 	r->nrings = rings;
-	r->ring_stride = sizeof(struct memtop_ring_header) +
-	    cap * sizeof(struct memtop_event);
+	r->ring_stride = memtop_ring_stride(cap);
 }
 
 /*

@@ -74,4 +74,26 @@ struct memtop_event {
 _Static_assert(sizeof(struct memtop_ring_header) == 192, "ring header");
 _Static_assert(sizeof(struct memtop_event) == 64, "event record");
 
+/* Bytes from one ring to the next: its header and its records. */
+static inline uint64_t
+memtop_ring_stride(uint64_t capacity)
+{
+	return (sizeof(struct memtop_ring_header) +
+	    capacity * sizeof(struct memtop_event));
+}
+
+/*
+ * Nonzero when `rings` rings of `capacity` records (both nonzero) fit in a
+ * ring section of `size` bytes; checked without overflow.
+ */
+static inline int
+memtop_rings_fit(uint64_t size, uint64_t capacity, uint64_t rings)
+{
+	uint64_t	each = size / rings;
+
+	return (each >= sizeof(struct memtop_ring_header) &&
+	    capacity <= (each - sizeof(struct memtop_ring_header)) /
+	    sizeof(struct memtop_event));
+}
+
 #endif /* MEMTOP_EVENT_H */

@@ -94,8 +94,7 @@ segment_layout(struct memtop_header *h, const struct segment_sizes *z)
 	bytes[MEMTOP_SEC_LIVE_ARENA] = z->arena * sizeof(struct memtop_live_entry);
 	rings = z->rings ? z->rings : 1;
 	n[MEMTOP_SEC_RING] = rings * z->ring;
-	bytes[MEMTOP_SEC_RING] = rings * (sizeof(struct memtop_ring_header) +
-	    z->ring * sizeof(struct memtop_event));
+	bytes[MEMTOP_SEC_RING] = rings * memtop_ring_stride(z->ring);
 
 	off = segment_page(sizeof(struct memtop_header));
 	for (i = 0; i < MEMTOP_SEC_COUNT; i++) {
@@ -117,8 +116,8 @@ segment_layout(struct memtop_header *h, const struct segment_sizes *z)
 		memcpy(h->sec, sec, sizeof sec);
 		for (k = 0; k < rings; k++) {
 			struct memtop_ring_header *ring = (void *)((char *)h +
-			    sec[MEMTOP_SEC_RING].off + k *
-			    (sizeof *ring + z->ring * sizeof(struct memtop_event)));
+			    sec[MEMTOP_SEC_RING].off +
+			    k * memtop_ring_stride(z->ring));
 
 			ring->capacity = z->ring;
 			ring->rings = rings;
