@@ -157,6 +157,9 @@ int64_t	 shm_strings_alloc(size_t len);
 struct core_thread {
 	int64_t				 countdown;
 	int64_t				 delta;	/* unflushed net bytes */
+	int64_t				 limit;	/* glob->flush_limit, as
+						   read at the last flush
+						   or sample (sample.c) */
 	struct memtop_thread_slot	*slot;	/* own slot, or NULL */
 	uint32_t			 fast;	/* CORE_FAST_*, see below */
 	uint32_t			 guard;	/* reentrancy depth */
@@ -591,9 +594,7 @@ engine_alloc_fast(void *p, size_t size, uint32_t live_flags)
 	CORE_OWN_ADD(slot->alloc_bytes, size);
 	CORE_OWN_ADD(slot->alloc_count, 1);
 	d = (t->delta += (int64_t)size);
-	if (__builtin_expect(d >= MEMTOP_FLUSH_BYTES ||
-	    d > __atomic_load_n(&core_shm.glob->flush_limit, __ATOMIC_RELAXED),
-	    0))
+	if (__builtin_expect(d >= MEMTOP_FLUSH_BYTES || d > t->limit, 0))
 		engine_flush_alloc(p, size);
 }
 

@@ -387,9 +387,8 @@ malloc(size_t n)
 	slot = t->slot;		/* countdown > 0: the thread owns a slot */
 	CORE_OWN_ADD(slot->alloc_bytes, (uint64_t)size);
 	CORE_OWN_ADD(slot->alloc_count, 1);
-	/* flush_limit is below MEMTOP_FLUSH_BYTES (sample.c). */
-	HOOKS_ADD_JGT(t->delta, size, __atomic_load_n(
-	    &core_shm.glob->flush_limit, __ATOMIC_RELAXED), flush);
+	/* The thread's limit is below MEMTOP_FLUSH_BYTES (sample.c). */
+	HOOKS_ADD_JGT(t->delta, size, t->limit, flush);
 	return (p);
 sample:
 	return (hooks_alloc_slow(p, (size_t)size));

@@ -22,8 +22,13 @@
  * The peak: each thread keeps its net change in `delta` and adds it to
  * glob->flushed_live (one atomic add) when it passes MEMTOP_FLUSH_BYTES
  * either way, or when it exceeds glob->flush_limit, the room left below the
- * peak or the armed break threshold.  So in a single-threaded program the
- * peak is exact and the break fires on the allocation that crosses it.
+ * peak or the armed break threshold.  The fast paths compare with the
+ * thread's own copy of the limit, t->limit, taken at each of its flushes
+ * and samples (no line shared between threads is read on every call); the
+ * slow paths compare with glob->flush_limit itself.  So in a
+ * single-threaded program the peak is exact; the break fires on the
+ * allocation that crosses it in exact mode, and in sampled mode when it
+ * lies above the peak, else at the thread's next sample or flush.
  */
 
 #include "config.h"
@@ -271,9 +276,12 @@ sample_thread_release(struct core_thread *t)
 	}
 }
 
-/* Recompute glob->flush_limit after a flush that left live bytes flushed. */
+/*
+ * Recompute glob->flush_limit after t's flush left live bytes flushed, and
+ * t's copy of it.
+ */
 static void
-sample_set_limit(int64_t live)
+sample_set_limit(struct core_thread *t, int64_t live)
 {
 	struct memtop_global	*glob = core_shm.glob;
 	struct memtop_control	*ctl = core_shm.ctl;
@@ -294,8 +302,11 @@ sample_set_limit(int64_t live)
 		room = MEMTOP_FLUSH_BYTES - 1;
 	__atomic_store_n(&glob->flush_limit, room, __ATOMIC_RELAXED);
 	/* The front end armed a break meanwhile: make the next one flush. */
-	if (__atomic_load_n(&ctl->break_seq, __ATOMIC_ACQUIRE) != seq)
+	if (__atomic_load_n(&ctl->break_seq, __ATOMIC_ACQUIRE) != seq) {
 		__atomic_store_n(&glob->flush_limit, 0, __ATOMIC_RELAXED);
+		room = 0;
+	}
+	t->limit = room;
 }
 
 /*
@@ -365,7 +376,7 @@ sample_flush(struct core_thread *t, void *p, size_t size, uint32_t stack)
 		    __ATOMIC_RELAXED) && live >= 0 && (uint64_t)live >= brk)
 			sample_break(t, p, size, stack, live, seq);
 	}
-	sample_set_limit(live);
+	sample_set_limit(t, live);
 }
 
 /* Flush whatever the thread has not flushed yet (thread exit, fork). */
@@ -382,9 +393,10 @@ sample_delta_alloc(struct core_thread *t, void *p, size_t size,
     uint32_t stack)
 {
 	t->delta += (int64_t)size;
+	t->limit = __atomic_load_n(&core_shm.glob->flush_limit,
+	    __ATOMIC_RELAXED);
 	if (t->slot == NULL || t->delta >= MEMTOP_FLUSH_BYTES ||
-	    t->delta > __atomic_load_n(&core_shm.glob->flush_limit,
-	    __ATOMIC_RELAXED))
+	    t->delta > t->limit)
 		sample_flush(t, p, size, stack);
 }
 

@@ -165,9 +165,10 @@ struct memtop_thread_slot {
  * The peak: each thread keeps a private net delta and adds it to
  * flushed_live when it passes +-MEMTOP_FLUSH_BYTES, or at once when the
  * delta exceeds flush_limit (the room left below the peak or the break
- * threshold), so the peak is updated on the allocation that makes it.  In a
- * single-threaded program peak_bytes is exact; with T threads it can be off
- * by at most (T - 1) * MEMTOP_FLUSH_BYTES.
+ * threshold), so the peak is updated on the allocation that makes it.  A
+ * thread compares with its own copy of flush_limit, taken at each of its
+ * flushes and samples.  In a single-threaded program peak_bytes is exact;
+ * with T threads it can be off by at most T * MEMTOP_FLUSH_BYTES.
  *
  * Bytes at peak per stack use peak_epoch, see struct memtop_stack_agg.
  */
@@ -212,7 +213,10 @@ struct memtop_global {
  * brings allocated bytes to or above break_bytes afterwards is charged to
  * its stack (sampled or not), described in the break_* fields, and
  * break_hit_seq is set to break_seq; then the target stops itself with
- * SIGSTOP.  A break fires once per arming.
+ * SIGSTOP.  A break fires once per arming.  A thread sees the arming at its
+ * next flush or sample (every allocation in exact mode): a threshold above
+ * the peak is caught on the allocation that crosses it, one below the peak
+ * within MEMTOP_FLUSH_BYTES or a sample of the crossing.
  */
 struct memtop_control {
 	/* Front end writes. */

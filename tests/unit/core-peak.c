@@ -132,6 +132,60 @@ test_peak(void)
 	    "flushed live plus the thread's delta is live");
 }
 
+/*
+ * The peak in sampled mode, where the fast path compares each thread's
+ * delta with its own copy of the limit: a random walk of allocations and
+ * frees, nothing sampled, and after every call the peak is the walk's
+ * running maximum, to the byte.
+ */
+static void
+test_peak_fast(void)
+{
+	struct segment_sizes	 z = segment_defaults();
+	static uint64_t		 addr[512];
+	static size_t		 len[512];
+	uint64_t		 size, x = 12345, bad = 0, flushes;
+	int64_t			 live = 0, top = 0;
+	size_t			 k;
+	int			 i;
+
+	z.sample_mean = UINT64_C(1) << 40;	/* nothing sampled */
+	attach(&z, &size);
+	core_active = 1;
+	for (i = 0; i < 200000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		k = (size_t)(x % 512);
+		if (addr[k] != 0) {
+			engine_on_free((void *)(uintptr_t)addr[k], len[k], 0);
+			live -= (int64_t)len[k];
+			addr[k] = 0;
+		} else {
+			addr[k] = 0x100000 + (uint64_t)k * 0x10000;
+			len[k] = 16 + (size_t)((x >> 20) % 8000);
+			site1(addr[k], len[k]);
+			live += (int64_t)len[k];
+		}
+		if (live > top)
+			top = live;
+		if (core_shm.glob->peak_bytes != top && bad++ == 0)
+			diag("call %d: peak %lld, the walk's maximum %lld", i,
+			    (long long)core_shm.glob->peak_bytes,
+			    (long long)top);
+	}
+	flushes = core_shm.glob->peak_epoch;
+	ok(bad == 0, "sampled mode: the peak is exact after every call");
+	ok(top > 1000000 && flushes > 10, "the walk made its peak in steps "
+	    "(%lld bytes, %llu rises)", (long long)top,
+	    (unsigned long long)flushes);
+	is_int(core_shm.glob->flushed_live + core_tls.delta, live,
+	    "flushed live plus the thread's delta is live");
+	ok(core_tls.limit >= 0 && core_tls.limit < MEMTOP_FLUSH_BYTES,
+	    "the thread's limit stays below MEMTOP_FLUSH_BYTES");
+	core_active = 0;
+}
+
 /* The break, in a child that stops itself. */
 static void
 test_break(void)
@@ -202,8 +256,9 @@ test_break(void)
 int
 main(void)
 {
-	tap_plan(20);
+	tap_plan(24);
 	test_peak();
+	test_peak_fast();
 	test_break();
 	return (tap_done());
 }
