@@ -214,9 +214,10 @@ struct memtop_global {
  * its stack (sampled or not), described in the break_* fields, and
  * break_hit_seq is set to break_seq; then the target stops itself with
  * SIGSTOP.  A break fires once per arming.  A thread sees the arming at its
- * next flush or sample (every allocation in exact mode): a threshold above
- * the peak is caught on the allocation that crosses it, one below the peak
- * within MEMTOP_FLUSH_BYTES or a sample of the crossing.
+ * next flush or sample (every allocation in exact mode): in a
+ * single-threaded program a threshold above the peak is caught on the
+ * allocation that crosses it, one below the peak within MEMTOP_FLUSH_BYTES
+ * or a sample of the crossing.
  */
 struct memtop_control {
 	/* Front end writes. */
