@@ -9,10 +9,15 @@ started, tools included) is what the machine pays.
 
     tests/bench/bench.py --build BUILD_DIR [--rounds N] [--only NAME,...]
                          [--tools count,memtop,exact,heaptrack]
-                         [--markdown FILE]
+                         [--cpu N] [--markdown FILE]
 
 A tool named memtop@SIZE (memtop@64K, say) is the default mode with that
-sampling mean, for choosing the default.  "forward" and "count" are the
+sampling mean, for choosing the default; memtop=DIR is the default mode of
+the memtop built in DIR, for comparing two builds in the same rounds.
+--cpu N runs every command, plain or not, on CPU N alone (taskset): on a
+machine whose CPUs run at different speeds it keeps a round's runs alike,
+for comparing builds; memtop's own process then shares the target's CPU,
+so it is not for the table of record.  "forward" and "count" are the
 yardsticks of tests/bench/floor.c (built by `make bench`): an LD_PRELOAD
 whose malloc and free only call the real ones, and one that also counts
 each thread's bytes from the chunk header, the least any tracker that
@@ -106,6 +111,12 @@ def tools(build, names, tmp):
             known[n] = ["env", "LD_PRELOAD=" + so]
     out = []
     for n in names:
+        if n.startswith("memtop="):
+            # memtop=DIR: the default mode of another build.
+            other = os.path.join(os.path.abspath(n[7:]), "memtop")
+            if not os.access(other, os.X_OK):
+                sys.exit("bench: %s: no memtop built there" % n[7:])
+            known[n] = [other, "--report", "-o", os.devnull, "--"]
         if n.startswith("memtop@"):
             # memtop@SIZE: the default mode with another sampling mean.
             known[n] = [memtop, "--sample-bytes", n[7:], "--report", "-o",
@@ -124,8 +135,11 @@ def tools(build, names, tmp):
     return out
 
 
-def run(argv):
-    """Run argv quietly; return (wall seconds, cpu seconds, exit status)."""
+def run(argv, pin=None):
+    """Run argv quietly (on CPU pin alone, if given); return (wall seconds,
+    cpu seconds, exit status)."""
+    if pin is not None:
+        argv = ["taskset", "-c", str(pin)] + argv
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(argv, stdin=subprocess.DEVNULL,
@@ -146,6 +160,7 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--tools", default="count,memtop,exact,heaptrack")
     ap.add_argument("--python", default=SYS_PYTHON)
+    ap.add_argument("--cpu", type=int)
     ap.add_argument("--markdown")
     args = ap.parse_args()
 
@@ -162,10 +177,10 @@ def main():
             cpus = {t: [] for t, _ in tls}
             plain_walls = []
             for r in range(args.rounds):
-                pw, pc, _ = run(argv)
+                pw, pc, _ = run(argv, args.cpu)
                 plain_walls.append(pw)
                 for t, prefix in tls:
-                    w, c, _ = run(prefix + argv)
+                    w, c, _ = run(prefix + argv, args.cpu)
                     walls[t].append(w / pw)
                     cpus[t].append(c / pc if pc > 0 else float("nan"))
                 # Clean heaptrack's files between rounds.
