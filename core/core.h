@@ -40,7 +40,6 @@
  */
 #pragma GCC visibility push(hidden)
 
-/* Pointers into the mapped segment, set once by shm_attach(). */
 /* Sections mapped ahead of their cursors (core_ahead below). */
 enum core_ahead_id {
 	CORE_AHEAD_STACKS,
@@ -54,6 +53,7 @@ enum core_ahead_id {
 	CORE_AHEAD_COUNT = CORE_AHEAD_RING + MEMTOP_RINGS_MAX
 };
 
+/* Pointers into the mapped segment, set once by shm_attach(). */
 struct core_shm {
 	struct memtop_header		*hdr;
 	struct memtop_thread_slot	*threads;
