@@ -46,6 +46,23 @@ refused(struct memtop_header *h, uint64_t size, int loud, const char *what)
 	munmap(h, size);
 }
 
+/* A fresh segment whose ring header says capacity and rings (0: as made). */
+static void
+ring_refused(uint64_t capacity, uint64_t rings, const char *what)
+{
+	struct memtop_header		*h;
+	struct memtop_ring_header	*ring;
+	uint64_t			 size;
+
+	h = fresh(&size);
+	ring = (void *)((char *)h + h->sec[MEMTOP_SEC_RING].off);
+	if (capacity != 0)
+		ring->capacity = capacity;
+	if (rings != 0)
+		ring->rings = rings;
+	refused(h, size, 1, what);
+}
+
 int
 main(void)
 {
@@ -96,30 +113,11 @@ main(void)
 	h->sec[MEMTOP_SEC_GLOBAL].off += 8;
 	refused(h, size, 1, "misaligned section");
 
-	h = fresh(&size);
-	ring = (void *)((char *)h + h->sec[MEMTOP_SEC_RING].off);
-	ring->capacity = 12;
-	refused(h, size, 1, "ring capacity not a power of two");
-
-	h = fresh(&size);
-	ring = (void *)((char *)h + h->sec[MEMTOP_SEC_RING].off);
-	ring->capacity = 1 << 20;
-	refused(h, size, 1, "ring larger than its section");
-
-	h = fresh(&size);
-	ring = (void *)((char *)h + h->sec[MEMTOP_SEC_RING].off);
-	ring->rings = 3;
-	refused(h, size, 1, "a number of rings not a power of two");
-
-	h = fresh(&size);
-	ring = (void *)((char *)h + h->sec[MEMTOP_SEC_RING].off);
-	ring->rings = 2 * MEMTOP_RINGS_MAX;
-	refused(h, size, 1, "more rings than event.h allows");
-
-	h = fresh(&size);
-	ring = (void *)((char *)h + h->sec[MEMTOP_SEC_RING].off);
-	ring->rings = 2;
-	refused(h, size, 1, "two rings where the section holds one");
+	ring_refused(12, 0, "ring capacity not a power of two");
+	ring_refused(1 << 20, 0, "ring larger than its section");
+	ring_refused(0, 3, "a number of rings not a power of two");
+	ring_refused(0, 2 * MEMTOP_RINGS_MAX, "more rings than event.h allows");
+	ring_refused(0, 2, "two rings where the section holds one");
 
 	h = fresh(&size);
 	h->max_frames = 0;
