@@ -488,19 +488,23 @@ live_shard_index(uint64_t addr, uint64_t h)
 
 /*
  * The filter's bucket for an address: its 256 bytes of address space, the
- * filter wrapping every 16 MiB.  Coarse on purpose: the blocks a program
- * frees one after another are mostly near each other, and 256-byte buckets
- * put 128 KiB of its heap on each 64-byte line of the bitmap, so that the
- * free hook's probe mostly finds its line in the first-level cache (with
- * 16-byte buckets a line covered 8 KiB and the probe missed about 0.7
- * times a free on the churn).  What it costs: a free of a block sharing a
- * live sample's 256 bytes also goes to the slow path, about 256 / mean of
- * the frees (0.1% at the default mean).
+ * filter wrapping every 16 MiB, shifted by a multiple of the address's
+ * 64 MiB region.  Coarse on purpose: the blocks a program frees one after
+ * another are mostly near each other, and 256-byte buckets put 128 KiB of
+ * its heap on each 64-byte line of the bitmap, so that the free hook's
+ * probe mostly finds its line in the first-level cache (with 16-byte
+ * buckets a line covered 8 KiB and the probe missed about 0.7 times a free
+ * on the churn).  The shift keeps threads apart: glibc gives each thread
+ * arena heaps of its own, 64 MiB aligned, which would otherwise all start
+ * on the same lines, and a sample's update of a line (an atomic write)
+ * then costs the other threads' frees a miss each.  What it costs: a free
+ * of a block sharing a live sample's 256 bytes also goes to the slow path,
+ * about 256 / mean of the frees (0.1% at the default mean).
  */
 static inline uint64_t
 live_bucket(uint64_t addr)
 {
-	return ((addr >> 8) & (LIVE_FILTER_SIZE - 1));
+	return (((addr >> 8) + (addr >> 26) * 40503) & (LIVE_FILTER_SIZE - 1));
 }
 
 /* Set the thread's fast-path bits from its state and the process's. */
