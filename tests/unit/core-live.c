@@ -267,6 +267,9 @@ test_threads(void)
 	    r.snapshots, r.broken);
 }
 
+#define BUCKETS_A_LINE	512			/* bits on a 64-byte line */
+#define HEAP_BUCKETS	((2 << 20) / 256)	/* in 2 MiB of heap */
+
 /* The i-th sample of a heap: one in each 256 KiB, anywhere in it. */
 static uint64_t
 spread(uint64_t i)
@@ -282,7 +285,8 @@ test_full_and_filter(void)
 	struct segment_sizes		z = segment_defaults();
 	struct memtop_live_entry	e;
 	uint64_t			i, kept = 0, maybe = 0, a, b, shared;
-	uint8_t				line_of[LIVE_FILTER_SIZE / 512];
+	uint8_t				line_of[LIVE_FILTER_SIZE /
+					    BUCKETS_A_LINE];
 
 	z.sample_mean = 0;
 	z.config = MEMTOP_CFG_EXACT;
@@ -345,12 +349,13 @@ test_full_and_filter(void)
 	 * threads' frees a miss: the first 2 MiB of four neighbouring regions.
 	 */
 	memset(line_of, 0xff, sizeof line_of);
-	for (i = 0, shared = 0; i < 4 * ((2 << 20) / 256); i++) {
-		a = BASE + (i / 8192) * (UINT64_C(64) << 20) + (i % 8192) * 256;
-		b = live_bucket(a) / 512;
-		if (line_of[b] != 0xff && line_of[b] != i / 8192)
+	for (i = 0, shared = 0; i < 4 * HEAP_BUCKETS; i++) {
+		a = BASE + (i / HEAP_BUCKETS) * (UINT64_C(64) << 20) +
+		    (i % HEAP_BUCKETS) * 256;
+		b = live_bucket(a) / BUCKETS_A_LINE;
+		if (line_of[b] != 0xff && line_of[b] != i / HEAP_BUCKETS)
 			shared++;
-		line_of[b] = (uint8_t)(i / 8192);
+		line_of[b] = (uint8_t)(i / HEAP_BUCKETS);
 	}
 	is_uint(shared, 0, "four arenas' heaps fall on lines of their own");
 	/* An internal block: the hooks' filter must send its free on. */
