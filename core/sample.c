@@ -20,9 +20,12 @@
  * sampled with weight 1.
  *
  * The peak: each thread keeps its net change in `delta` and adds it to
- * glob->flushed_live (one atomic add) when it passes MEMTOP_FLUSH_BYTES
- * either way, or when it exceeds glob->flush_limit, the room left below the
- * peak or the armed break threshold.  The fast paths compare with the
+ * glob->flushed_live (one atomic add; plain stores in solo mode, core.h)
+ * when it passes MEMTOP_FLUSH_BYTES either way, or when it exceeds
+ * glob->flush_limit, the room left below the peak or the armed break
+ * threshold.  While a program grows, every allocation makes a new peak
+ * and flushes: the flush is kept to a few plain stores and the event
+ * clock there.  The fast paths compare with the
  * thread's own copy of the limit, t->limit, taken at each of its flushes
  * and samples (no line shared between threads is read on every call); the
  * slow paths compare with glob->flush_limit itself.  So in a
@@ -343,6 +346,20 @@ sample_break(struct core_thread *t, void *p, size_t size, uint32_t stack,
 }
 
 /*
+ * The time of a new peak: the event clock (a few milliseconds coarse, a
+ * third of the cost of a precise reading, and taken at every allocation
+ * while the program grows), never before the attach.
+ */
+static uint64_t
+sample_peak_now(void)
+{
+	uint64_t	now = core_now_event(), floor;
+
+	floor = __atomic_load_n(&core_shm.hdr->attach_ns, __ATOMIC_RELAXED);
+	return (now > floor ? now : floor);
+}
+
+/*
  * Add the thread's delta to flushed_live and move the peak.  p and size
  * describe the allocation that caused the flush (NULL for a free), stack
  * its stack id if known, for the break.
@@ -357,16 +374,33 @@ sample_flush(struct core_thread *t, void *p, size_t size, uint32_t stack)
 	uint32_t		 seq;
 
 	t->delta = 0;
-	live = __atomic_add_fetch(&glob->flushed_live, d, __ATOMIC_RELAXED);
-	peak = __atomic_load_n(&glob->peak_bytes, __ATOMIC_RELAXED);
-	while (live > peak) {
-		if (__atomic_compare_exchange_n(&glob->peak_bytes, &peak, live,
-		    1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-			__atomic_store_n(&glob->peak_ns, core_now(),
+	if (core_solo_begin()) {
+		/* The only writer: plain stores, each whole (core.h). */
+		live = glob->flushed_live + d;
+		__atomic_store_n(&glob->flushed_live, live, __ATOMIC_RELAXED);
+		if (live > glob->peak_bytes) {
+			__atomic_store_n(&glob->peak_bytes, live,
 			    __ATOMIC_RELAXED);
-			__atomic_add_fetch(&glob->peak_epoch, 1,
-			    __ATOMIC_RELEASE);
-			break;
+			__atomic_store_n(&glob->peak_ns, sample_peak_now(),
+			    __ATOMIC_RELAXED);
+			__atomic_store_n(&glob->peak_epoch,
+			    glob->peak_epoch + 1, __ATOMIC_RELEASE);
+		}
+		core_solo_end();
+	} else {
+		live = __atomic_add_fetch(&glob->flushed_live, d,
+		    __ATOMIC_RELAXED);
+		peak = __atomic_load_n(&glob->peak_bytes, __ATOMIC_RELAXED);
+		while (live > peak) {
+			if (__atomic_compare_exchange_n(&glob->peak_bytes,
+			    &peak, live, 1, __ATOMIC_RELAXED,
+			    __ATOMIC_RELAXED)) {
+				__atomic_store_n(&glob->peak_ns,
+				    sample_peak_now(), __ATOMIC_RELAXED);
+				__atomic_add_fetch(&glob->peak_epoch, 1,
+				    __ATOMIC_RELEASE);
+				break;
+			}
 		}
 	}
 	if (p != NULL) {
