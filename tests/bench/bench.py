@@ -71,6 +71,9 @@ def workloads(build, tmp, python):
     if os.access(churn, os.X_OK):
         out.append(("churn-1t", [churn, "-t", "1"], 1.10))
         out.append(("churn-2t", [churn, "-t", "2"], 1.10))
+        # Growing: every allocation a new peak.
+        out.append(("grow-1t", [churn, "-g", "-t", "1", "-n", "1000000"],
+                    1.10))
     else:
         print("bench: %s not built (make bench builds it)" % churn,
               file=sys.stderr)
