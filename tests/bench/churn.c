@@ -13,12 +13,10 @@
  * block is freed.
  *
  *     churn [-g] [-t THREADS] [-n STEPS_PER_THREAD] [-l LIVE_BLOCKS]
- *           [-s BLOCK_SIZE]
  *
  * With -g it grows instead: each step allocates a block and keeps it, so
  * that every allocation makes a new peak of allocated memory (a program
- * building its data), and the blocks are freed at the end.  -s gives every
- * block the same size.
+ * building its data), and the blocks are freed at the end.
  *
  * It prints the number of calls and the calls per second; the benchmark
  * harness times it from outside.
@@ -37,7 +35,6 @@
 static long	churn_steps = 20 * 1000 * 1000;
 static long	churn_live = 16384;
 static int	churn_grow;
-static long	churn_size;	/* every block this size, when set */
 
 /* One thread's churn; arg is its seed. */
 static void *
@@ -58,8 +55,6 @@ churn_thread(void *arg)
 		size = 16 + ((x >> 20) & 255);
 		if (((x >> 40) & 63) == 0)
 			size = 16 + ((x >> 28) & 4095);
-		if (churn_size > 0)
-			size = (size_t)churn_size;
 		free(slot[k]);
 		slot[k] = malloc(size);
 		if (slot[k] == NULL)
@@ -81,7 +76,7 @@ main(int argc, char **argv)
 	long		 i, threads = 1;
 	int		 c;
 
-	while ((c = getopt(argc, argv, "gt:n:l:s:")) != -1) {
+	while ((c = getopt(argc, argv, "gt:n:l:")) != -1) {
 		switch (c) {
 		case 'g':
 			churn_grow = 1;
@@ -95,17 +90,13 @@ main(int argc, char **argv)
 		case 'l':
 			churn_live = strtol(optarg, NULL, 10);
 			break;
-		case 's':
-			churn_size = strtol(optarg, NULL, 10);
-			break;
 		default:
 			fprintf(stderr, "usage: churn [-g] [-t threads] "
-			    "[-n steps] [-l live] [-s size]\n");
+			    "[-n steps] [-l live]\n");
 			return (2);
 		}
 	}
-	if (threads < 1 || churn_steps < 1 || churn_live < 1 ||
-	    churn_size < 0) {
+	if (threads < 1 || churn_steps < 1 || churn_live < 1) {
 		fprintf(stderr, "churn: bad argument\n");
 		return (2);
 	}
