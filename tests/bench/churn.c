@@ -12,11 +12,14 @@
  * mostly small (16 to 271 bytes), one in 64 up to 4 KiB.  At the end every
  * block is freed.
  *
- *     churn [-g] [-t THREADS] [-n STEPS_PER_THREAD] [-l LIVE_BLOCKS]
+ *     churn [-g [-s BLOCK_SIZE]] [-t THREADS] [-n STEPS_PER_THREAD]
+ *           [-l LIVE_BLOCKS]
  *
  * With -g it grows instead: each step allocates a block and keeps it, so
  * that every allocation makes a new peak of allocated memory (a program
- * building its data), and the blocks are freed at the end.
+ * building its data), and the blocks are freed at the end; -s SIZE makes
+ * every block of that size (a loop of its own: the churn's code stays as
+ * it was measured).
  *
  * It prints the number of calls and the calls per second; the benchmark
  * harness times it from outside.
@@ -35,6 +38,7 @@
 static long	churn_steps = 20 * 1000 * 1000;
 static long	churn_live = 16384;
 static int	churn_grow;
+static long	churn_size;	/* -s: every kept block this size */
 
 /* One thread's churn; arg is its seed. */
 static void *
@@ -67,6 +71,27 @@ churn_thread(void *arg)
 	return (NULL);
 }
 
+/* One thread's growth with blocks of one size (-g -s). */
+static void *
+fixed_thread(void *arg)
+{
+	void		**slot;
+	long		 i;
+
+	(void)arg;
+	if ((slot = calloc((size_t)churn_steps, sizeof *slot)) == NULL)
+		return (NULL);
+	for (i = 0; i < churn_steps; i++) {
+		if ((slot[i] = malloc((size_t)churn_size)) == NULL)
+			abort();
+		memset(slot[i], (int)i, (size_t)churn_size);
+	}
+	for (i = 0; i < churn_steps; i++)
+		free(slot[i]);
+	free(slot);
+	return (NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -76,7 +101,7 @@ main(int argc, char **argv)
 	long		 i, threads = 1;
 	int		 c;
 
-	while ((c = getopt(argc, argv, "gt:n:l:")) != -1) {
+	while ((c = getopt(argc, argv, "gt:n:l:s:")) != -1) {
 		switch (c) {
 		case 'g':
 			churn_grow = 1;
@@ -90,13 +115,17 @@ main(int argc, char **argv)
 		case 'l':
 			churn_live = strtol(optarg, NULL, 10);
 			break;
+		case 's':
+			churn_size = strtol(optarg, NULL, 10);
+			break;
 		default:
-			fprintf(stderr, "usage: churn [-g] [-t threads] "
-			    "[-n steps] [-l live]\n");
+			fprintf(stderr, "usage: churn [-g [-s size]] "
+			    "[-t threads] [-n steps] [-l live]\n");
 			return (2);
 		}
 	}
-	if (threads < 1 || churn_steps < 1 || churn_live < 1) {
+	if (threads < 1 || churn_steps < 1 || churn_live < 1 ||
+	    churn_size < 0 || (churn_size > 0 && !churn_grow)) {
 		fprintf(stderr, "churn: bad argument\n");
 		return (2);
 	}
@@ -107,7 +136,8 @@ main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (i = 0; i < threads; i++) {
-		if (pthread_create(&tids[i], NULL, churn_thread,
+		if (pthread_create(&tids[i], NULL, churn_size > 0 ?
+		    fixed_thread : churn_thread,
 		    (void *)(uintptr_t)(i + 1)) != 0)
 			return (1);
 	}
