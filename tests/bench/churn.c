@@ -18,8 +18,7 @@
  * With -g it grows instead: each step allocates a block and keeps it, so
  * that every allocation makes a new peak of allocated memory (a program
  * building its data), and the blocks are freed at the end; -s SIZE makes
- * every block of that size (a loop of its own: the churn's code stays as
- * it was measured).
+ * every block of that size.
  *
  * It prints the number of calls and the calls per second; the benchmark
  * harness times it from outside.
@@ -38,7 +37,7 @@
 static long	churn_steps = 20 * 1000 * 1000;
 static long	churn_live = 16384;
 static int	churn_grow;
-static long	churn_size;	/* -s: every kept block this size */
+static long	churn_size;	/* -g -s: every block this size */
 
 /* One thread's churn; arg is its seed. */
 static void *
@@ -55,7 +54,7 @@ churn_thread(void *arg)
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		k = churn_grow ? i : (long)(x % (uint64_t)churn_live);
+		k = (long)(x % (uint64_t)churn_live);
 		size = 16 + ((x >> 20) & 255);
 		if (((x >> 40) & 63) == 0)
 			size = 16 + ((x >> 28) & 4095);
@@ -71,20 +70,32 @@ churn_thread(void *arg)
 	return (NULL);
 }
 
-/* One thread's growth with blocks of one size (-g -s). */
+/*
+ * One thread's growth (-g): the churn's sizes, or -s's, every block kept.
+ * A loop of its own, so that the churn's stays as it was measured.
+ */
 static void *
-fixed_thread(void *arg)
+grow_thread(void *arg)
 {
+	uint64_t	 x = (uintptr_t)arg * UINT64_C(0x9e3779b97f4a7c15) + 1;
 	void		**slot;
+	size_t		 size;
 	long		 i;
 
-	(void)arg;
 	if ((slot = calloc((size_t)churn_steps, sizeof *slot)) == NULL)
 		return (NULL);
 	for (i = 0; i < churn_steps; i++) {
-		if ((slot[i] = malloc((size_t)churn_size)) == NULL)
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		size = 16 + ((x >> 20) & 255);
+		if (((x >> 40) & 63) == 0)
+			size = 16 + ((x >> 28) & 4095);
+		if (churn_size > 0)
+			size = (size_t)churn_size;
+		if ((slot[i] = malloc(size)) == NULL)
 			abort();
-		memset(slot[i], (int)i, (size_t)churn_size);
+		memset(slot[i], (int)i, size);
 	}
 	for (i = 0; i < churn_steps; i++)
 		free(slot[i]);
@@ -129,15 +140,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "churn: bad argument\n");
 		return (2);
 	}
-	if (churn_grow)
-		churn_live = churn_steps;	/* a slot for every block */
 	if ((tids = calloc((size_t)threads, sizeof *tids)) == NULL)
 		return (1);
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (i = 0; i < threads; i++) {
-		if (pthread_create(&tids[i], NULL, churn_size > 0 ?
-		    fixed_thread : churn_thread,
+		if (pthread_create(&tids[i], NULL, churn_grow ?
+		    grow_thread : churn_thread,
 		    (void *)(uintptr_t)(i + 1)) != 0)
 			return (1);
 	}
