@@ -446,14 +446,6 @@ int	 live_internal_take(uint64_t addr);
 extern uint64_t	*live_filter;	/* NULL when every free must look */
 extern uint8_t	*live_counts;	/* the filter's counters (mapped in every
 				   mode, used in sampled mode) */
-/*
- * Behind a set bit, the slow paths look at the bucket's mask: a bit for
- * each 16 bytes at which a live sample starts (cleared only when the
- * bucket's counter falls to zero), so that a free of a block that merely
- * shares a sample's 256 bytes, twice as frequent as the samples
- * themselves, is told apart without the live table's shard.
- */
-extern uint16_t	*live_subs;
 #define LIVE_FILTER_SIZE	(64 * 1024)	/* buckets */
 #define LIVE_INT_BUCKETS	4096
 extern uint8_t	 live_int_counts[LIVE_INT_BUCKETS];	/* the internal set's */
@@ -544,15 +536,6 @@ static inline int
 live_maybe(uint64_t addr)
 {
 	return (live_filter == NULL || live_filter_hit(addr));
-}
-
-/* live_maybe, looking at the bucket's mask as well (slow paths). */
-static inline int
-live_maybe_exact(uint64_t addr)
-{
-	return (live_filter == NULL || (live_filter_hit(addr) &&
-	    ((__atomic_load_n(&live_subs[live_bucket(addr)], __ATOMIC_SEQ_CST) >>
-	    ((addr >> 4) & 15)) & 1)));
 }
 
 /*

@@ -50,7 +50,6 @@
 
 uint64_t		*live_filter;
 uint8_t			*live_counts;
-uint16_t		*live_subs;
 static uint64_t		 live_bits[LIVE_FILTER_SIZE / 64]
 			    __attribute__((aligned(MEMTOP_CACHELINE)));
 uint8_t			 live_int_counts[LIVE_INT_BUCKETS];
@@ -100,16 +99,9 @@ live_init(int use_filter)
 		live_counts = core_private_map_populated(LIVE_FILTER_SIZE);
 	else
 		memset(live_counts, 0, LIVE_FILTER_SIZE);
-	/* Touched one page at a time, by samples: not populated. */
-	if (live_subs == NULL)
-		live_subs = core_private_map(LIVE_FILTER_SIZE *
-		    sizeof *live_subs);
-	else
-		memset(live_subs, 0, LIVE_FILTER_SIZE * sizeof *live_subs);
 	memset(live_bits, 0, sizeof live_bits);
 	/* Without counters every free looks: slower, still right. */
-	live_filter = use_filter && live_counts != NULL && live_subs != NULL ?
-	    live_bits : NULL;
+	live_filter = use_filter && live_counts != NULL ? live_bits : NULL;
 	memset(live_int_counts, 0, sizeof live_int_counts);
 	if (live_int != NULL)
 		memset(live_int, 0, live_int_cap * sizeof *live_int);
@@ -330,9 +322,8 @@ live_count_down(uint8_t *c)
 }
 
 /*
- * Raise the filter counter of an address, then set its bit in the bucket's
- * mask and the bucket's bit (sampled mode only), before the allocation
- * reaches the program.
+ * Raise the filter counter of an address, then set its bit (sampled mode
+ * only).  The bit is set before the allocation reaches the program.
  */
 static void
 live_filter_up(uint64_t addr)
@@ -342,18 +333,15 @@ live_filter_up(uint64_t addr)
 	if (live_filter == NULL)
 		return;
 	live_count_up(&live_counts[b]);
-	__atomic_fetch_or(&live_subs[b], (uint16_t)(1u << ((addr >> 4) & 15)),
-	    __ATOMIC_SEQ_CST);
 	__atomic_fetch_or(&live_filter[b >> 6], UINT64_C(1) << (b & 63),
 	    __ATOMIC_SEQ_CST);
 }
 
 /*
- * Lower the filter counter of an address; at zero clear its bit and its
- * mask, then look again: a thread that raised the counter meanwhile may
- * have set them before this one cleared them, and they must not stay
- * clear under a counter that is not zero (the mask then comes back whole:
- * which of its bits were that thread's is not known).
+ * Lower the filter counter of an address; at zero clear its bit, then look
+ * again: a thread that raised the counter meanwhile may have set the bit
+ * before this one cleared it, and the bit must not stay clear under a
+ * counter that is not zero.
  */
 static void
 live_filter_down(uint64_t addr)
@@ -363,12 +351,9 @@ live_filter_down(uint64_t addr)
 	if (live_filter == NULL || live_count_down(&live_counts[b]) != 0)
 		return;
 	__atomic_fetch_and(&live_filter[b >> 6], ~bit, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&live_subs[b], 0, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&live_counts[b], __ATOMIC_SEQ_CST) != 0) {
-		__atomic_store_n(&live_subs[b], 0xffff, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&live_counts[b], __ATOMIC_SEQ_CST) != 0)
 		__atomic_fetch_or(&live_filter[b >> 6], bit,
 		    __ATOMIC_SEQ_CST);
-	}
 }
 
 /*

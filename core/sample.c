@@ -725,7 +725,7 @@ engine_free_slow(void *p, size_t size)
 	CORE_ENGINE_ENTER(t);
 	if (live_internal_maybe(a) && live_internal_take(a)) {
 		/* Allocated for the engine, never counted. */
-	} else if (live_maybe_exact(a) && live_remove(a, &e))
+	} else if (live_maybe(a) && live_remove(a, &e))
 		sample_free(t, size, &e);
 	else
 		sample_free(t, size, NULL);
@@ -748,7 +748,7 @@ engine_take(void *p, struct memtop_live_entry *e)
 	CORE_ENGINE_ENTER(t);
 	if (live_internal_maybe(a) && live_internal_take(a))
 		r = ENGINE_INTERNAL;
-	else if (live_maybe_exact(a) && live_remove(a, e))
+	else if (live_maybe(a) && live_remove(a, e))
 		r = ENGINE_SAMPLED;
 	CORE_ENGINE_LEAVE(t);
 	return (r);
