@@ -24,11 +24,11 @@
  * when it passes MEMTOP_FLUSH_BYTES either way, or when it exceeds
  * glob->flush_limit, the room left below the peak or the armed break
  * threshold.  While a program grows, every allocation makes a new peak
- * and flushes: the flush is kept to a few plain stores and the event
- * clock there.  The fast paths compare with the
- * thread's own copy of the limit, t->limit, taken at each of its flushes
- * and samples (no line shared between threads is read on every call); the
- * slow paths compare with glob->flush_limit itself.  So in a
+ * and so flushes: in solo mode that is a few plain stores and a reading
+ * of the event clock.  The fast paths compare with the thread's own copy
+ * of the limit, t->limit, taken at each of its flushes and samples (no
+ * line shared between threads is read on every call); the slow paths
+ * compare with glob->flush_limit itself.  So in a
  * single-threaded program the peak is exact; the break fires on the
  * allocation that crosses it in exact mode, and in sampled mode when it
  * lies above the peak, else at the thread's next sample or flush.

@@ -39,6 +39,25 @@ static long	churn_live = 16384;
 static int	churn_grow;
 static long	churn_size;	/* -g -s: every block this size */
 
+/* The next random number of a thread's sequence (xorshift). */
+static inline uint64_t
+churn_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return (*x);
+}
+
+/* The size a random number picks: mostly 16 to 271, one in 64 up to 4 KiB. */
+static inline size_t
+churn_size_of(uint64_t x)
+{
+	if (((x >> 40) & 63) == 0)
+		return (16 + ((x >> 28) & 4095));
+	return (16 + ((x >> 20) & 255));
+}
+
 /* One thread's churn; arg is its seed. */
 static void *
 churn_thread(void *arg)
@@ -51,13 +70,9 @@ churn_thread(void *arg)
 	if ((slot = calloc((size_t)churn_live, sizeof *slot)) == NULL)
 		return (NULL);
 	for (i = 0; i < churn_steps; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
+		churn_next(&x);
 		k = (long)(x % (uint64_t)churn_live);
-		size = 16 + ((x >> 20) & 255);
-		if (((x >> 40) & 63) == 0)
-			size = 16 + ((x >> 28) & 4095);
+		size = churn_size_of(x);
 		free(slot[k]);
 		slot[k] = malloc(size);
 		if (slot[k] == NULL)
@@ -85,14 +100,8 @@ grow_thread(void *arg)
 	if ((slot = calloc((size_t)churn_steps, sizeof *slot)) == NULL)
 		return (NULL);
 	for (i = 0; i < churn_steps; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		size = 16 + ((x >> 20) & 255);
-		if (((x >> 40) & 63) == 0)
-			size = 16 + ((x >> 28) & 4095);
-		if (churn_size > 0)
-			size = (size_t)churn_size;
+		size = churn_size > 0 ? (size_t)churn_size :
+		    churn_size_of(churn_next(&x));
 		if ((slot[i] = malloc(size)) == NULL)
 			abort();
 		memset(slot[i], (int)i, size);
