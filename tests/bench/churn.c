@@ -8,7 +8,7 @@
  * first-level caches, the churn the targets in issue 2 are stated for:
  * 40 to 46 million calls a second per core on the machine of
  * docs/performance.md (23 to 28 million on the machines of its first
- * measurements), where heaptrack makes it about 8 times slower.  Sizes are
+ * measurements), where heaptrack makes it 8 to 9 times slower.  Sizes are
  * mostly small (16 to 271 bytes), one in 64 up to 4 KiB.  At the end every
  * block is freed.
  *
