@@ -5,7 +5,8 @@
  * its lane of the aggregates, so that threads with lanes of their own never
  * take the same head from each other's caches.  A writer reserves a
  * position by compare-and-swap on head (a plain store in solo mode, see
- * core.h), only while the ring has room; a full ring costs one addition to
+ * core.h, and by the owner of a lane, the only writer of its ring), only
+ * while the ring has room; a full ring costs one addition to
  * a drop count (the thread slot's own, when it has one) and nothing else:
  * the target never waits for the front end, and the aggregates do not
  * depend on the ring.  The reader moves tail on its own cache line; writers
@@ -100,9 +101,16 @@ ring_write(uint16_t type, uint64_t addr, uint64_t size, int64_t est_bytes,
 	k = core_tls.lane & (core_shm.nrings - 1);
 	ring = (struct memtop_ring_header *)((char *)ring +
 	    k * core_shm.ring_stride);
-	solo = core_solo_begin();
+	/*
+	 * A lane of its own, each lane on a ring of its own: the ring's only
+	 * writer, as in solo mode (the aggregates do the same, sample.c).
+	 */
+	if (core_tls.lane_own && core_shm.nrings >= core_shm.agg_lanes)
+		solo = 2;
+	else
+		solo = core_solo_begin();
 	head = ring_reserve(ring, &ring_seen[k].room, cap, solo);
-	if (solo)
+	if (solo == 1)
 		core_solo_end();
 	if (head == UINT64_MAX)
 		return;
