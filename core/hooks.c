@@ -411,7 +411,9 @@ hooks_free_other(void *p)
 		return;
 	}
 	if (core_glibc_malloc) {
-		core_fast_arm(t);	/* a new thread, or tracking stopped */
+		/* A new thread (exact mode comes here at every free). */
+		if (!(t->fast & CORE_FAST_MALLOC))
+			core_fast_arm(t);
 		/* Exact mode looks every free up: overlap it with the header. */
 		if (live_filter == NULL)
 			live_prefetch((uint64_t)(uintptr_t)p);
