@@ -8,12 +8,13 @@
 # (an HTTP and TLS stack, tens of milliseconds) unless DEBUGINFOD_URLS names
 # a server to ask.  The C library's frames are named from its debug file's
 # symbol table (its local functions too) but its debug information is not
-# read: no file, no line (libc6-dbg installed; see symbols.c for why).
+# read: no file, no line (libc6-dbg installed; see symbols.c for why); the
+# same for the dynamic loader's frames (a thread's TLS, a dlopen).
 # Whatever this test puts under /usr/lib/debug it removes.
 
 . "$top_srcdir/tests/lib/tap.sh"
 
-plan 12
+plan 15
 
 need "objcopy (binutils)" objcopy --version
 need "root, to write under /usr/lib/debug" test "$(id -u)" = 0
@@ -30,6 +31,12 @@ LIBC=$(ldd /bin/ls | sed -n 's/.*libc\.so\.6 => \([^ ]*\) .*/\1/p')
 LIBCID=$(build_id "$LIBC")
 need "the C library's debug file (libc6-dbg)" test -r \
     "/usr/lib/debug/.build-id/$(echo "$LIBCID" | cut -c1-2)/$(echo "$LIBCID" | cut -c3-).debug"
+LDSO=$(ldd /bin/ls | sed -n 's/^[[:space:]]*\(\/[^ ]*\/ld-[^ ]*\) (.*/\1/p')
+LDSOID=$(build_id "$LDSO")
+need "the dynamic loader's debug file (libc6-dbg)" test -r \
+    "/usr/lib/debug/.build-id/$(echo "$LDSOID" | cut -c1-2)/$(echo "$LDSOID" | cut -c3-).debug"
+need "tests/targets/core-unwind (make check builds it)" \
+    test -x "$TARGETS/core-unwind"
 IDDIR=/usr/lib/debug/.build-id/$(echo "$BUILDID" | cut -c1-2)
 IDFILE=$IDDIR/$(echo "$BUILDID" | cut -c3-).debug
 made_iddir=0
@@ -100,5 +107,17 @@ check_json "the C library's local function is named from its debug file" \
     "site('__alloc_dir')['frames'][0]['module'].startswith('libc.so')"
 check_json "no frame of the C library has a file or a line" \
     "[(f['function'], f['file'], f['line']) for st in r['stacks'] for f in st['frames'] if (f['module'] or '').startswith('libc.so') and (f['file'] is not None or f['line'] is not None)] == []"
+
+# 13-15: a second thread (its TLS) and a dlopen: the loader allocates, and
+# its frames are named from its debug file's symbol table, without a file
+# or a line (their lookup read the loader's whole compressed debug
+# information at every report).
+"$MEMTOP" --exact --top 0 --report=json -o "$REPORT" -- \
+    "$TARGETS/core-unwind" >"$T/out" 2>"$T/err"
+is $? 0 "memtop exits 0 (core-unwind)" || diag_file "$T/err"
+check_json "the loader's frames are named: its TLS and dlopen functions" \
+    "{'_dl_allocate_tls', '_dl_open'} <= {f['function'] for st in r['stacks'] for f in st['frames'] if (f['module'] or '').startswith('ld-')}"
+check_json "no frame of the loader has a file or a line" \
+    "[(f['function'], f['file'], f['line']) for st in r['stacks'] for f in st['frames'] if (f['module'] or '').startswith('ld-') and (f['file'] is not None or f['line'] is not None)] == []"
 
 tap_done

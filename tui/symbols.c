@@ -578,18 +578,28 @@ symbols_inlines(struct symbols *sy, struct sym_module *m, struct sym_node *n,
 
 /*
  * Nonzero for a frame named from the symbol table alone: _start in any
- * module, and every frame of the C library (a program may well have
- * functions of its own called clone or start_thread).
+ * module, and every frame of the C library and of the dynamic loader (a
+ * program may well have functions of its own called clone or
+ * start_thread).  The loader allocates for every thread's TLS and every
+ * dlopen, so its frames are in many stacks, and its debug information is
+ * compressed like the C library's: reading it took about 10 ms of each
+ * report (docs/performance.md).
  */
 static int
 symbols_names_only(const struct sym_module *m, const char *name)
 {
-	size_t	len = strcspn(name, "@");	/* "_start@@..." */
+	static const char *const	 sys[] = {
+		"libc.so", "ld-musl", "ld-linux", "ld64.so", "libpthread.so"
+	};
+	size_t				 len = strcspn(name, "@"), i;
 
-	if (len == 6 && strncmp(name, "_start", 6) == 0)
+	if (len == 6 && strncmp(name, "_start", 6) == 0)	/* "_start@@" */
 		return (1);
-	return (strncmp(m->name, "libc.so", 7) == 0 ||
-	    strncmp(m->name, "ld-musl", 7) == 0);
+	for (i = 0; i < sizeof sys / sizeof sys[0]; i++) {
+		if (strncmp(m->name, sys[i], strlen(sys[i])) == 0)
+			return (1);
+	}
+	return (0);
 }
 
 /* Name a native frame. */
