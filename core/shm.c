@@ -343,6 +343,11 @@ core_solo_init(void)
 /*
  * Name a new owner (an id, or CORE_SOLO_MULTI) in place of old, and wait
  * until old is out of its section.  Called with core_solo_lock held.
+ *
+ * A thread that reads CORE_SOLO_MULTI uses atomics at once, without the
+ * lock, so ending solo mode publishes it only after the old owner is out:
+ * meanwhile the owner is 0 (nobody), which sends every thread, the old
+ * owner included, to the lock this thread holds.
  */
 static void
 core_solo_hand(uint32_t old, uint32_t owner)
@@ -350,9 +355,10 @@ core_solo_hand(uint32_t old, uint32_t owner)
 	unsigned int	spins = 0;
 	int		saved;
 
-	__atomic_store_n(&core_solo_owner, owner, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&core_solo_owner, owner == CORE_SOLO_MULTI ? 0 :
+	    owner, __ATOMIC_SEQ_CST);
 	if (old == 0 || old > CORE_SOLO_IDS)
-		return;
+		goto done;
 	/*
 	 * After the barrier the old owner either sees that it no longer
 	 * owns, or its busy flag is visible here.  A failure (not expected
@@ -368,6 +374,9 @@ core_solo_hand(uint32_t old, uint32_t owner)
 		else
 			sched_yield();
 	}
+done:
+	if (owner == CORE_SOLO_MULTI)
+		__atomic_store_n(&core_solo_owner, owner, __ATOMIC_SEQ_CST);
 }
 
 /*
