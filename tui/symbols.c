@@ -582,8 +582,8 @@ symbols_inlines(struct symbols *sy, struct sym_module *m, struct sym_node *n,
  * program may well have functions of its own called clone or
  * start_thread).  The loader allocates for every thread's TLS and every
  * dlopen, so its frames are in many stacks, and its debug information is
- * compressed like the C library's: reading it took about 10 ms of each
- * report (docs/performance.md).
+ * compressed like the C library's: reading it took about 10 ms of an exact
+ * report of a program with two threads (docs/performance.md).
  */
 static int
 symbols_names_only(const struct sym_module *m, const char *name)
