@@ -573,7 +573,7 @@ void	 engine_flush_free(void);
  */
 #define CORE_OWN_ADD(field, v)	((field) += (v))
 
-static inline void	live_prefetch(uint64_t);
+static inline __attribute__((always_inline)) void live_prefetch(uint64_t);
 
 /* Count an allocation; see engine_on_alloc. */
 static inline void
@@ -632,8 +632,12 @@ engine_free_fast(void *p, size_t size)
  * Start fetching the live table slot where addr's entry is, or would go:
  * the table is large and each operation misses the cache once, so the
  * hooks start that early, to overlap it with other work.
+ *
+ * Always inlined: a function whose only effect is a prefetch counts as
+ * pure to GCC, and a call to a pure function returning nothing is dead
+ * code.  GCC 12 did not inline it early and so dropped every call.
  */
-static inline void
+static inline __attribute__((always_inline)) void
 live_prefetch(uint64_t addr)
 {
 	const struct live_priv	*lp;
