@@ -154,6 +154,13 @@ int64_t	 shm_strings_alloc(size_t len);
 #define CORE_THREAD_OWN		1	/* owns slot `slot` */
 #define CORE_THREAD_SHARED	2	/* uses slot 0 with atomics */
 
+/* Where a thread's next allocation or free is guessed to be (core.h). */
+struct core_guess {
+	uint64_t	next;		/* the address guessed */
+	uint32_t	score;		/* right guesses lately, 0..GUESS_MAX */
+	uint32_t	pad;
+};
+
 struct core_thread {
 	int64_t				 countdown;
 	int64_t				 delta;	/* unflushed net bytes */
@@ -186,6 +193,8 @@ struct core_thread {
 	uint32_t			 last_raw;	/* return addresses and */
 	uint32_t			 last_mmap;	/* is_mmap of last_id */
 	uint32_t			 pad4;
+	struct core_guess		 guess_alloc;	/* live_prefetch_next */
+	struct core_guess		 guess_free;
 };
 extern __thread struct core_thread core_tls
     __attribute__((tls_model("initial-exec")));
@@ -649,6 +658,32 @@ live_prefetch(uint64_t addr)
 	if (lp->capacity != 0)
 		__builtin_prefetch(&core_shm.arena[lp->table +
 		    (h & (lp->capacity - 1))], 1);
+}
+
+/*
+ * Guess where the thread's next allocation (or free) will be, and start
+ * fetching that address's slot.  A growing program carves block after
+ * block from the top of the heap, and a program that frees what it built
+ * often frees it in the order it was built: either way the next block
+ * starts where this one ends (a glibc chunk follows the block at its
+ * usable size + 8).  The slot is fetched only while the guesses keep
+ * coming true, so a program whose blocks come and go in no order pays a
+ * comparison, not a fetch it will not use.
+ */
+#define GUESS_MAX	4
+#define GUESS_ON	2	/* score from which the guess is fetched */
+
+static inline __attribute__((always_inline)) void
+live_prefetch_next(struct core_guess *g, uint64_t addr, uint64_t next)
+{
+	if (addr == g->next) {
+		if (g->score < GUESS_MAX)
+			g->score++;
+	} else if (g->score > 0)
+		g->score--;
+	g->next = next;
+	if (g->score >= GUESS_ON)
+		live_prefetch(next);
 }
 
 /* The internal set's counter of an address. */

@@ -346,6 +346,8 @@ hooks_alloc_slow(void *p, size_t size)
 	if (t->state == CORE_THREAD_OWN && t->scratch != NULL) {
 		/* The live table's slot comes in while unwinding. */
 		live_prefetch((uint64_t)(uintptr_t)p);
+		live_prefetch_next(&t->guess_alloc, (uint64_t)(uintptr_t)p,
+		    (uint64_t)(uintptr_t)p + size + 8);
 		CORE_ENGINE_ENTER(t);
 		engine_alloc_unwound(p, size, 0, unwind_backtrace(
 		    (void **)t->scratch, (int)t->scratch_ips));
@@ -401,6 +403,7 @@ static __attribute__((noinline)) void
 hooks_free_other(void *p)
 {
 	struct core_thread	*t = &core_tls;
+	size_t			 size;
 
 	if (hooks_in_pool(p))
 		return;
@@ -415,9 +418,15 @@ hooks_free_other(void *p)
 		if (!(t->fast & CORE_FAST_MALLOC))
 			core_fast_arm(t);
 		/* Exact mode looks every free up: overlap it with the header. */
-		if (live_filter == NULL)
+		if (live_filter == NULL) {
 			live_prefetch((uint64_t)(uintptr_t)p);
-		engine_free_fast(p, core_glibc_usable(p));
+			size = core_glibc_usable(p);
+			live_prefetch_next(&t->guess_free,
+			    (uint64_t)(uintptr_t)p,
+			    (uint64_t)(uintptr_t)p + size + 8);
+		} else
+			size = core_glibc_usable(p);
+		engine_free_fast(p, size);
 		real_free(p);
 		return;
 	}
