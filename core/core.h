@@ -154,7 +154,7 @@ int64_t	 shm_strings_alloc(size_t len);
 #define CORE_THREAD_OWN		1	/* owns slot `slot` */
 #define CORE_THREAD_SHARED	2	/* uses slot 0 with atomics */
 
-/* Where a thread's next allocation or free is guessed to be (core.h). */
+/* Where a thread's next allocation or free is guessed to be. */
 struct core_guess {
 	uint64_t	next;		/* the address guessed */
 	uint32_t	score;		/* right guesses lately, 0..GUESS_MAX */
