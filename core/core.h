@@ -650,14 +650,19 @@ static inline __attribute__((always_inline)) void
 live_prefetch(uint64_t addr)
 {
 	const struct live_priv	*lp;
-	uint64_t		 h = live_hash(addr);
+	uint64_t		 h = live_hash(addr), cap;
 
 	if (live_priv == NULL)
 		return;
+	/*
+	 * Without the shard's lock: while the table is replaced the two may
+	 * not match, and some other line is fetched (a prefetch never faults).
+	 */
 	lp = &live_priv[live_shard_index(addr, h)];
-	if (lp->capacity != 0)
-		__builtin_prefetch(&core_shm.arena[lp->table +
-		    (h & (lp->capacity - 1))], 1);
+	cap = __atomic_load_n(&lp->capacity, __ATOMIC_RELAXED);
+	if (cap != 0)
+		__builtin_prefetch(&core_shm.arena[__atomic_load_n(&lp->table,
+		    __ATOMIC_RELAXED) + (h & (cap - 1))], 1);
 }
 
 /*

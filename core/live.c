@@ -231,8 +231,9 @@ live_grow(struct live_priv *sh)
 		}
 		live_table_recycle(sh->table, ocap);
 	}
-	sh->table = first;
-	sh->capacity = ncap;
+	/* live_prefetch reads the two without the lock. */
+	__atomic_store_n(&sh->table, first, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->capacity, ncap, __ATOMIC_RELAXED);
 	return (0);
 }
 
