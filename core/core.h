@@ -370,6 +370,18 @@ core_solo_end(void)
 	    __ATOMIC_RELEASE);
 }
 
+/*
+ * A live table entry as the engine reads it (live_remove): its packed info
+ * word unpacked (shm.h), and the weight its size gives.
+ */
+struct live_item {
+	uint64_t	 addr;
+	uint64_t	 size;
+	double		 weight;
+	uint32_t	 stack;
+	uint32_t	 flags;
+};
+
 /* sample.c */
 struct engine_sample {
 	uint32_t	 stack;
@@ -383,16 +395,15 @@ void	 sample_thread_release(struct core_thread *t);
 void	 sample_flush_thread(struct core_thread *t);
 void	 sample_charge(uint32_t stack, int64_t bytes, int64_t count,
 	     int64_t total_bytes, int64_t total_count, uint64_t now);
-double	 sample_weight(uint64_t size, uint64_t mean);
 void	 sample_estimate(struct engine_sample *s, uint64_t size,
 	     double weight);
 #define ENGINE_PLAIN	0	/* engine_take: not sampled */
 #define ENGINE_SAMPLED	1	/* its live entry was taken out */
 #define ENGINE_INTERNAL	2	/* allocated for the engine: not counted */
-int	 engine_take(void *p, struct memtop_live_entry *e);
-void	 engine_put_back(const struct memtop_live_entry *e);
+int	 engine_take(void *p, struct live_item *e);
+void	 engine_put_back(const struct live_item *e);
 void	 engine_on_free_taken(void *p, size_t size,
-	     const struct memtop_live_entry *e);
+	     const struct live_item *e);
 int	 engine_map_add(void *p, size_t len, struct engine_sample *out);
 void	 engine_map_sub(void *p, size_t len, int count,
 	     const struct engine_sample *piece);
@@ -431,9 +442,9 @@ void	 modules_reset(void);
 
 /* live.c */
 void	 live_init(int use_filter);
-int	 live_insert(uint64_t addr, uint64_t size, double weight,
-	     uint32_t stack, uint32_t flags);
-int	 live_remove(uint64_t addr, struct memtop_live_entry *out);
+int	 live_insert(uint64_t addr, uint64_t size, uint32_t stack,
+	     uint32_t flags);
+int	 live_remove(uint64_t addr, struct live_item *out);
 struct live_priv {
 	uint64_t	 table;		/* first entry in the arena */
 	uint64_t	 capacity;	/* entries, a power of two, or 0 */

@@ -539,7 +539,7 @@ HOOK void *
 realloc(void *p, size_t n)
 {
 	struct core_thread		*t = &core_tls;
-	struct memtop_live_entry	 e;
+	struct live_item		 e;
 	size_t				 old = 0;
 	void				*q;
 	int				 took = ENGINE_PLAIN;

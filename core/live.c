@@ -154,7 +154,7 @@ live_table_alloc(uint64_t cap)
 		core_unlock(&live_recycle_lock);
 		if (first != UINT64_MAX) {
 			memset(&core_shm.arena[first], 0,
-			    cap * sizeof(struct memtop_live_entry));
+			    cap * sizeof *core_shm.arena);
 			return (first);
 		}
 	}
@@ -358,29 +358,50 @@ live_filter_down(uint64_t addr)
 }
 
 /*
- * Keep a live sample.  Returns 0 when kept, -1 when the table is full (the
- * sample is counted in live_table_full).  An entry already at the same
- * address is stale (its free was not seen): it is replaced, and its stack
- * gives back what it was charged.
+ * Unpack a live entry for the engine; the caller sets the weight once the
+ * shard is released (live_weigh).
+ */
+static void
+live_unpack(const struct memtop_live_entry *e, struct live_item *out)
+{
+	out->addr = e->addr;
+	out->size = memtop_live_size(e->info);
+	out->flags = memtop_live_flags(e->info);
+	out->stack = memtop_live_stack(e->info);
+}
+
+/* The weight of an unpacked entry: a function of its size (shm.h). */
+static void
+live_weigh(struct live_item *it)
+{
+	it->weight = memtop_sample_weight(it->size, core_sample_mean);
+}
+
+/*
+ * Keep a live sample.  Returns 0 when kept, -1 when the table is full or
+ * the entry cannot be packed (shm.h); either is counted in live_table_full.
+ * An entry already at the same address is stale (its free was not seen):
+ * it is replaced, and its stack gives back what it was charged.
  */
 int
-live_insert(uint64_t addr, uint64_t size, double weight, uint32_t stack,
-    uint32_t flags)
+live_insert(uint64_t addr, uint64_t size, uint32_t stack, uint32_t flags)
 {
-	struct memtop_live_entry	 e, stale, *tab;
+	struct memtop_live_entry	 e, *tab;
 	struct memtop_live_shard	*sh;
 	struct live_priv		*lp;
+	struct live_item		 stale;
 	struct engine_sample		 s;
 	uint64_t			 h = live_hash(addr), i, cap;
 	int				 replaced = 0, solo;
 
 	if (addr == 0 || live_priv == NULL)
 		return (-1);
+	if (memtop_live_pack(size, flags, stack, &e.info) != 0) {
+		__atomic_add_fetch(&core_shm.glob->live_table_full, 1,
+		    __ATOMIC_RELAXED);
+		return (-1);
+	}
 	e.addr = addr;
-	e.size = size;
-	e.weight = weight;
-	e.stack = stack;
-	e.flags = flags;
 	sh = live_shard(addr, h);
 	lp = live_priv_of(sh);
 
@@ -399,7 +420,7 @@ live_insert(uint64_t addr, uint64_t size, double weight, uint32_t stack,
 	cap = lp->capacity;
 	for (i = h & (cap - 1); tab[i].addr != 0; i = (i + 1) & (cap - 1)) {
 		if (tab[i].addr == addr) {
-			stale = tab[i];
+			live_unpack(&tab[i], &stale);
 			replaced = 1;
 			break;
 		}
@@ -415,6 +436,7 @@ live_insert(uint64_t addr, uint64_t size, double weight, uint32_t stack,
 		live_filter_up(addr);
 	else {
 		/* Give back what the stale entry was charged. */
+		live_weigh(&stale);
 		sample_estimate(&s, stale.size, stale.weight);
 		sample_charge(stale.stack, -s.est_bytes, -s.est_count, 0, 0,
 		    core_now_event());
@@ -427,7 +449,7 @@ live_insert(uint64_t addr, uint64_t size, double weight, uint32_t stack,
  * it was there, 0 otherwise.
  */
 int
-live_remove(uint64_t addr, struct memtop_live_entry *out)
+live_remove(uint64_t addr, struct live_item *out)
 {
 	struct memtop_live_entry	*tab;
 	struct memtop_live_shard	*sh;
@@ -452,13 +474,14 @@ live_remove(uint64_t addr, struct memtop_live_entry *out)
 			return (0);
 		}
 	}
-	*out = tab[i];
+	live_unpack(&tab[i], out);
 	live_begin(sh);
 	live_delete_at(tab, cap, i);
 	lp->count--;
 	live_publish(sh, lp);
 	live_end(sh);
 	live_release(lp, solo);
+	live_weigh(out);
 	live_filter_down(addr);
 	return (1);
 }

@@ -139,15 +139,15 @@ static void
 maps_live_put(const struct maps_range *r)
 {
 	if (r->sampled)
-		live_insert(r->start, r->end - r->start, r->s.weight,
-		    r->s.stack, MEMTOP_LIVE_MMAP);
+		live_insert(r->start, r->end - r->start, r->s.stack,
+		    MEMTOP_LIVE_MMAP);
 }
 
 /* Take a sampled piece out of the live table. */
 static void
 maps_live_drop(const struct maps_range *r)
 {
-	struct memtop_live_entry	e;
+	struct live_item	e;
 
 	if (r->sampled)
 		live_remove(r->start, &e);

@@ -233,7 +233,7 @@ palloc_realloc(void *ctx, void *p, size_t n)
 {
 	struct palloc_domain		*d = ctx;
 	struct core_thread		*t = &core_tls;
-	struct memtop_live_entry	 e;
+	struct live_item		 e;
 	size_t				 old = 0;
 	void				*q;
 	int				 took = ENGINE_PLAIN;

@@ -133,19 +133,6 @@ sample_draw(struct core_thread *t)
 	return ((int64_t)v);
 }
 
-/*
- * The unbiased weight of a sampled allocation of size bytes: the inverse of
- * the probability 1 - exp(-size / mean) that it is sampled.  1 in exact
- * mode.
- */
-double
-sample_weight(uint64_t size, uint64_t mean)
-{
-	if (mean == 0 || size == 0)
-		return (1.0);
-	return (1.0 / -expm1(-(double)size / (double)mean));
-}
-
 /* Fill the estimated bytes and count a sample of size bytes stands for. */
 void
 sample_estimate(struct engine_sample *s, uint64_t size, double weight)
@@ -564,7 +551,7 @@ sample_alloc_slow(struct core_thread *t, void *p, size_t size, int is_map,
 		out->stack = stacks_unwound(unwound, is_map);
 	else
 		out->stack = stacks_capture(is_map);
-	sample_estimate(out, size, sample_weight(size, core_sample_mean));
+	sample_estimate(out, size, memtop_sample_weight(size, core_sample_mean));
 	out->now = core_now_event();
 	errno = saved;
 	return (1);
@@ -625,8 +612,7 @@ sample_alloc_common(void *p, size_t size, uint32_t live_flags, int unwound)
 		return;
 	}
 	now = s.now;
-	if (live_insert((uint64_t)(uintptr_t)p, size, s.weight, s.stack,
-	    live_flags) == 0)
+	if (live_insert((uint64_t)(uintptr_t)p, size, s.stack, live_flags) == 0)
 		sample_charge(s.stack, s.est_bytes, s.est_count, s.est_bytes,
 		    s.est_count, now);
 	else {
@@ -674,7 +660,7 @@ engine_on_alloc(void *p, size_t size, uint32_t live_flags)
 
 /* Subtract a sampled allocation that is being freed. */
 static void
-sample_free_entry(struct core_thread *t, const struct memtop_live_entry *e)
+sample_free_entry(struct core_thread *t, const struct live_item *e)
 {
 	struct engine_sample	 s;
 	uint64_t		 now = core_now_event();
@@ -693,8 +679,7 @@ sample_free_entry(struct core_thread *t, const struct memtop_live_entry *e)
  * when it was not sampled).
  */
 static void
-sample_free(struct core_thread *t, size_t size,
-    const struct memtop_live_entry *e)
+sample_free(struct core_thread *t, size_t size, const struct live_item *e)
 {
 	struct memtop_thread_slot	*slot;
 
@@ -718,9 +703,9 @@ sample_free(struct core_thread *t, size_t size,
 void
 engine_free_slow(void *p, size_t size)
 {
-	struct core_thread		*t = &core_tls;
-	struct memtop_live_entry	 e;
-	uint64_t			 a = (uint64_t)(uintptr_t)p;
+	struct core_thread	*t = &core_tls;
+	struct live_item	 e;
+	uint64_t		 a = (uint64_t)(uintptr_t)p;
 
 	CORE_ENGINE_ENTER(t);
 	if (live_internal_maybe(a) && live_internal_take(a)) {
@@ -739,7 +724,7 @@ engine_free_slow(void *p, size_t size)
  * the engine: its free is not counted) or ENGINE_PLAIN.
  */
 int
-engine_take(void *p, struct memtop_live_entry *e)
+engine_take(void *p, struct live_item *e)
 {
 	struct core_thread	*t = &core_tls;
 	uint64_t		 a = (uint64_t)(uintptr_t)p;
@@ -756,13 +741,13 @@ engine_take(void *p, struct memtop_live_entry *e)
 
 /* Undo engine_take: the realloc failed and the block is still live. */
 void
-engine_put_back(const struct memtop_live_entry *e)
+engine_put_back(const struct live_item *e)
 {
 	struct core_thread	*t = &core_tls;
 	struct engine_sample	 s;
 
 	CORE_ENGINE_ENTER(t);
-	if (live_insert(e->addr, e->size, e->weight, e->stack, e->flags) != 0) {
+	if (live_insert(e->addr, e->size, e->stack, e->flags) != 0) {
 		/* Could not keep it: it leaves the live aggregates. */
 		sample_estimate(&s, e->size, e->weight);
 		sample_charge(e->stack, -s.est_bytes, -s.est_count, 0, 0,
@@ -776,7 +761,7 @@ engine_put_back(const struct memtop_live_entry *e)
  * already taken out (e, or NULL when it was not sampled).
  */
 void
-engine_on_free_taken(void *p, size_t size, const struct memtop_live_entry *e)
+engine_on_free_taken(void *p, size_t size, const struct live_item *e)
 {
 	struct core_thread	*t = &core_tls;
 

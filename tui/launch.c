@@ -76,8 +76,8 @@ static const struct {
 	[MEMTOP_SEC_STRINGS] = { 1, 1 << 26, 1 << 26 },
 	[MEMTOP_SEC_LIVE_SHARDS] = { sizeof(struct memtop_live_shard), 256,
 	    1024 },
-	[MEMTOP_SEC_LIVE_ARENA] = { sizeof(struct memtop_live_entry), 1 << 22,
-	    1 << 26 },
+	[MEMTOP_SEC_LIVE_ARENA] = { sizeof(struct memtop_live_entry), 1 << 23,
+	    1 << 27 },
 	[MEMTOP_SEC_RING] = { sizeof(struct memtop_event), 1 << 16, 1 << 16 },
 };
 

@@ -170,7 +170,7 @@ struct pagemap {
 	uint64_t	 shard;		/* the shard being read */
 	u_int		 tries;		/* failed copies of it */
 	int		 copied;	/* ents holds that shard */
-	struct memtop_live_entry *ents;
+	struct reader_live *ents;
 	size_t		 nents;
 	size_t		 ents_cap;
 	size_t		 next;		/* next entry of ents */
@@ -714,7 +714,7 @@ pagemap_acc(struct pagemap *pm, uint32_t id)
 static int
 pagemap_entry(struct pagemap *pm, uint64_t deadline)
 {
-	struct memtop_live_entry *e = &pm->ents[pm->next];
+	struct reader_live	 *e = &pm->ents[pm->next];
 	struct pagemap_block	 *b;
 	struct pagemap_acc	 *a;
 	uint64_t		  first, last, key, lo, hi, bsize;

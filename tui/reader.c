@@ -138,6 +138,7 @@ reader_attach(struct reader *r, void *base, uint64_t size, char **cause)
 		}
 	}
 	r->hdr = hdr;
+	r->sample_mean = LOAD(&hdr->sample_mean);
 
 #define SECTION(field, id, type, countp, extra, name) do {		\
 	r->field = reader_section(r, &sec[id], sizeof(type), countp,	\
@@ -606,12 +607,12 @@ reader_drain(struct reader *r, size_t max, reader_event_cb cb, void *arg)
  * changed or is not sane.
  */
 ssize_t
-reader_shard(struct reader *r, uint64_t idx, struct memtop_live_entry *out,
+reader_shard(struct reader *r, uint64_t idx, struct reader_live *out,
     size_t max)
 {
 	struct memtop_live_shard	*sh;
 	struct memtop_live_entry	*e;
-	uint64_t			 table, cap, i;
+	uint64_t			 table, cap, i, addr, info;
 	uint32_t			 s1, s2;
 	size_t				 n;
 	u_int				 try;
@@ -635,22 +636,26 @@ reader_shard(struct reader *r, uint64_t idx, struct memtop_live_entry *out,
 		n = 0;
 		for (i = 0; i < cap; i++) {
 			e = &r->arena[table + i];
-			if (LOAD(&e->addr) == 0)
+			if ((addr = LOAD(&e->addr)) == 0)
 				continue;
 			if (n < max) {
-				out[n].addr = LOAD(&e->addr);
-				out[n].size = LOAD(&e->size);
-				__atomic_load(&e->weight, &out[n].weight,
-				    __ATOMIC_RELAXED);
-				out[n].stack = LOAD(&e->stack);
-				out[n].flags = LOAD(&e->flags);
+				info = LOAD(&e->info);
+				out[n].addr = addr;
+				out[n].size = memtop_live_size(info);
+				out[n].stack = memtop_live_stack(info);
+				out[n].flags = memtop_live_flags(info);
 			}
 			n++;
 		}
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		s2 = LOAD(&sh->seq);
-		if (s1 == s2)
-			return ((ssize_t)n);
+		if (s1 != s2)
+			continue;
+		/* The weights, once the copy is known good. */
+		for (i = 0; i < n && i < max; i++)
+			out[i].weight = memtop_sample_weight(out[i].size,
+			    r->sample_mean);
+		return ((ssize_t)n);
 	}
 	return (-1);
 }

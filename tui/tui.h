@@ -292,6 +292,7 @@ struct reader {
 	uint64_t	 nshards;
 	struct memtop_live_entry *arena;
 	uint64_t	 narena;
+	uint64_t	 sample_mean;	/* the header's, read once; 0 = exact */
 	struct memtop_ring_header *ring;	/* the first ring (event.h) */
 	uint64_t	 ring_cap;	/* records a ring, 0 when off */
 	uint64_t	 nrings;
@@ -318,7 +319,15 @@ uint32_t reader_module_count(struct reader *);
 int	 reader_module(struct reader *, uint32_t, struct reader_module *);
 typedef void (*reader_event_cb)(const struct memtop_event *, void *);
 size_t	 reader_drain(struct reader *, size_t, reader_event_cb, void *);
-ssize_t	 reader_shard(struct reader *, uint64_t, struct memtop_live_entry *,
+/* A live entry as reader_shard copies it: unpacked, with its weight. */
+struct reader_live {
+	uint64_t	 addr;
+	uint64_t	 size;		/* usable bytes */
+	double		 weight;	/* memtop_sample_weight(size, mean) */
+	uint32_t	 stack;
+	uint32_t	 flags;		/* MEMTOP_LIVE_* */
+};
+ssize_t	 reader_shard(struct reader *, uint64_t, struct reader_live *,
 	     size_t);
 
 /* procfs.c: what the kernel says about the target. */

@@ -24,10 +24,11 @@
 #ifndef MEMTOP_SHM_H
 #define MEMTOP_SHM_H
 
+#include <math.h>
 #include <stdint.h>
 
 #define MEMTOP_SHM_MAGIC	"MEMTOP\0\1"	/* 8 bytes, no terminator */
-#define MEMTOP_SHM_ABI		4		/* bump on any layout change */
+#define MEMTOP_SHM_ABI		5		/* bump on any layout change */
 #define MEMTOP_CACHELINE	64
 
 /* Environment variables set by the launcher for the target. */
@@ -363,17 +364,93 @@ struct memtop_module {
  * changes a shard under its lock and makes seq odd while it does; a reader
  * takes seq (even), copies what it needs, and keeps the copy only if seq is
  * unchanged.  An entry with addr 0 is empty.
+ *
+ * An entry is two words: the address, and `info`, which packs the size in
+ * its low MEMTOP_LIVE_SIZE_BITS bits (usable bytes; for a mapping, 4 KiB
+ * pages), the flags in the next two and the stack in the top
+ * MEMTOP_LIVE_STACK_BITS.  The weight of a sample is not kept: it is
+ * memtop_sample_weight(size, sample_mean), a function of the size alone
+ * for the whole run (1 in exact mode).  A malloc block of 4 TiB or more, or
+ * a stack id past the limit, has no entry (live_table_full counts it).
  */
 #define MEMTOP_LIVE_MMAP	0x1	/* a direct mmap, not a malloc block */
 #define MEMTOP_LIVE_PYOBJ	0x2	/* from a wrapped Python domain */
 
+#define MEMTOP_LIVE_SIZE_BITS	42
+#define MEMTOP_LIVE_FLAG_BITS	2
+#define MEMTOP_LIVE_STACK_BITS	20
+#define MEMTOP_LIVE_PAGE_SHIFT	12	/* a mapping's size unit */
+#define MEMTOP_LIVE_STACK_LIMIT	(UINT32_C(1) << MEMTOP_LIVE_STACK_BITS)
+
 struct memtop_live_entry {
 	uint64_t	addr;		/* 0 = empty */
-	uint64_t	size;		/* usable bytes */
-	double		weight;		/* 1 / P(sampled); 1 in exact mode */
-	uint32_t	stack;
-	uint32_t	flags;		/* MEMTOP_LIVE_* */
+	uint64_t	info;		/* size, flags, stack: see above */
 };
+
+/* The usable bytes of a live entry's info word. */
+static inline uint64_t
+memtop_live_size(uint64_t info)
+{
+	uint64_t	n = info & ((UINT64_C(1) << MEMTOP_LIVE_SIZE_BITS) - 1);
+
+	if ((info >> MEMTOP_LIVE_SIZE_BITS) & MEMTOP_LIVE_MMAP)
+		return (n << MEMTOP_LIVE_PAGE_SHIFT);
+	return (n);
+}
+
+/* The MEMTOP_LIVE_* flags of a live entry's info word. */
+static inline uint32_t
+memtop_live_flags(uint64_t info)
+{
+	return ((uint32_t)(info >> MEMTOP_LIVE_SIZE_BITS) &
+	    ((1u << MEMTOP_LIVE_FLAG_BITS) - 1));
+}
+
+/* The stack id of a live entry's info word. */
+static inline uint32_t
+memtop_live_stack(uint64_t info)
+{
+	return ((uint32_t)(info >> (MEMTOP_LIVE_SIZE_BITS +
+	    MEMTOP_LIVE_FLAG_BITS)));
+}
+
+/*
+ * Pack a size, flags and stack into *info.  Returns -1 when they do not
+ * fit: a block of 4 TiB or more, a mapping's size that is not whole pages,
+ * unknown flags or a stack id past MEMTOP_LIVE_STACK_LIMIT.
+ */
+static inline int
+memtop_live_pack(uint64_t size, uint32_t flags, uint32_t stack,
+    uint64_t *info)
+{
+	uint64_t	n = size;
+
+	if (flags & MEMTOP_LIVE_MMAP) {
+		if (size & ((UINT64_C(1) << MEMTOP_LIVE_PAGE_SHIFT) - 1))
+			return (-1);
+		n = size >> MEMTOP_LIVE_PAGE_SHIFT;
+	}
+	if ((n >> MEMTOP_LIVE_SIZE_BITS) != 0 ||
+	    (flags >> MEMTOP_LIVE_FLAG_BITS) != 0 ||
+	    stack >= MEMTOP_LIVE_STACK_LIMIT)
+		return (-1);
+	*info = n | (uint64_t)flags << MEMTOP_LIVE_SIZE_BITS |
+	    (uint64_t)stack << (MEMTOP_LIVE_SIZE_BITS + MEMTOP_LIVE_FLAG_BITS);
+	return (0);
+}
+
+/*
+ * The unbiased weight of a sample of size bytes under Poisson sampling
+ * with mean bytes between samples: the inverse of the probability
+ * 1 - exp(-size / mean) that it is sampled.  1 in exact mode (mean 0).
+ */
+static inline double
+memtop_sample_weight(uint64_t size, uint64_t mean)
+{
+	if (mean == 0 || size == 0)
+		return (1.0);
+	return (1.0 / -expm1(-(double)size / (double)mean));
+}
 
 struct memtop_live_shard {
 	uint32_t	lock;		/* target only */
@@ -393,7 +470,7 @@ _Static_assert(sizeof(struct memtop_stack) == 16, "stack record");
 _Static_assert(sizeof(struct memtop_stack_agg) == 64, "stack aggregate");
 _Static_assert(sizeof(struct memtop_code) == 24, "code record");
 _Static_assert(sizeof(struct memtop_module) == 40, "module record");
-_Static_assert(sizeof(struct memtop_live_entry) == 32, "live entry");
+_Static_assert(sizeof(struct memtop_live_entry) == 16, "live entry");
 _Static_assert(sizeof(struct memtop_live_shard) == 64, "live shard");
 
 #endif /* MEMTOP_SHM_H */

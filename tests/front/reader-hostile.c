@@ -142,7 +142,7 @@ on_event(const struct memtop_event *ev, void *arg)
 static void
 run_everything(struct reader *r, struct model *m, FILE *sink)
 {
-	static struct memtop_live_entry	 entries[64];
+	static struct reader_live	 entries[64];
 	struct reader_totals		 t;
 	struct reader_global		 g;
 	struct reader_control		 c;
@@ -342,7 +342,7 @@ test_records(void *base)
 	struct reader_stack	 s;
 	struct reader_code	 c;
 	struct reader_module	 mod;
-	struct memtop_live_entry e[4];
+	struct reader_live	 e[4];
 	char			*cause;
 
 	layout(base);

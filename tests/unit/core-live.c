@@ -5,11 +5,14 @@
  * reader following the seqlock protocol of shm.h never see a broken
  * shard; a full arena refuses and counts; the filter in front of the table
  * forgets removed addresses; an address's 64 MiB region keeps it in one
- * group of shards, and neighbouring regions go to different groups.
+ * group of shards, and neighbouring regions go to different groups; an
+ * entry packs sizes and stacks up to their limits, refuses (and counts)
+ * what does not fit, and a sample's weight follows from its size.
  */
 
 #include "config.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +57,7 @@ table_broken(const struct memtop_live_entry *tab, uint64_t cap,
 			if (tab[j].addr == 0)
 				return (1);
 		}
-		if (tab[i].size != tab[i].addr % 4096 + 1)
+		if (memtop_live_size(tab[i].info) != tab[i].addr % 4096 + 1)
 			return (2);
 	}
 	return (n != count ? 3 : 0);
@@ -98,7 +101,7 @@ static void
 test_single(void)
 {
 	struct segment_sizes		z = segment_defaults();
-	struct memtop_live_entry	e;
+	struct live_item		e;
 	uint64_t			n = 100000, i, a, wrong = 0;
 	uint64_t			*order;
 
@@ -108,7 +111,7 @@ test_single(void)
 	attach(&z);
 	for (i = 0; i < n; i++) {
 		a = BASE + i * 48;
-		if (live_insert(a, size_of(a), 1.5, (uint32_t)(i % 7), 0) != 0)
+		if (live_insert(a, size_of(a), (uint32_t)(i % 7), 0) != 0)
 			wrong++;
 	}
 	ok(wrong == 0 && entries() == n, "%llu entries in",
@@ -131,7 +134,7 @@ test_single(void)
 	for (i = 0; i < n / 2; i++) {
 		a = BASE + order[i] * 48;
 		if (!live_remove(a, &e) || e.addr != a || e.size != size_of(a) ||
-		    e.weight != 1.5 || e.stack != order[i] % 7)
+		    e.weight != 1 || e.stack != order[i] % 7 || e.flags != 0)
 			wrong++;
 	}
 	ok(wrong == 0, "half removed in random order, each as put in");
@@ -160,7 +163,7 @@ static void *
 writer(void *arg)
 {
 	struct writer			*w = arg;
-	struct memtop_live_entry	 e;
+	struct live_item		 e;
 	uint64_t			 base = BASE + ((uint64_t)w->id << 36);
 	uint64_t			 x = (uint64_t)w->id * 7919 + 1;
 	uint64_t			 a, slots = 20000;
@@ -178,7 +181,7 @@ writer(void *arg)
 				w->wrong++;
 			in[x % slots] = 0;
 		} else {
-			if (live_insert(a, size_of(a), 1, 0, 0) != 0)
+			if (live_insert(a, size_of(a), 0, 0) != 0)
 				w->wrong++;
 			in[x % slots] = 1;
 		}
@@ -283,7 +286,7 @@ static void
 test_full_and_filter(void)
 {
 	struct segment_sizes		z = segment_defaults();
-	struct memtop_live_entry	e;
+	struct live_item		e;
 	uint64_t			i, kept = 0, maybe = 0, a, b, shared;
 	uint8_t				line_of[LIVE_FILTER_SIZE /
 					    BUCKETS_A_LINE];
@@ -294,7 +297,7 @@ test_full_and_filter(void)
 	z.arena = 64;
 	attach(&z);
 	for (i = 0; i < 100; i++) {
-		if (live_insert(BASE + i * 16, size_of(BASE + i * 16), 1, 0,
+		if (live_insert(BASE + i * 16, size_of(BASE + i * 16), 0,
 		    0) == 0)
 			kept++;
 	}
@@ -311,7 +314,7 @@ test_full_and_filter(void)
 	attach(&z);	/* sampled: a filter */
 	ok(live_filter != NULL, "sampled mode has a filter");
 	for (i = 0; i < 1000; i++)
-		live_insert(BASE + i * 4096, 1, 1, 0, 0);
+		live_insert(BASE + i * 4096, 1, 0, 0);
 	for (i = 0; i < 1000; i++)
 		maybe += live_maybe(BASE + i * 4096);
 	is_uint(maybe, 1000, "the filter passes every address in the table");
@@ -332,7 +335,7 @@ test_full_and_filter(void)
 	 * bucket to the slow path: 0.1% of them (1 KiB buckets would be 0.4%).
 	 */
 	for (i = 0; i < 32; i++)
-		live_insert(spread(i), 1, 1, 0, 0);
+		live_insert(spread(i), 1, 0, 0);
 	for (i = 0, maybe = 0; i < (8 << 20) / 16; i++) {
 		a = BASE + (1 << 28) + i * 16;
 		if (a != spread((a - BASE - (1 << 28)) / 262144))
@@ -375,7 +378,7 @@ test_full_and_filter(void)
 	ok(live_internal_maybe(BASE + 128) && live_internal_take(BASE + 128) &&
 	    !live_internal_maybe(BASE + 128),
 	    "internal blocks keep their own counters in exact mode too");
-	live_insert(BASE + 64, 24, 1, 3, 0);
+	live_insert(BASE + 64, 24, 3, 0);
 	ok(live_remove(BASE + 64, &e) && e.size == 24 && e.weight == 1 &&
 	    e.stack == 3 && !live_remove(BASE + 64, &e),
 	    "and finds what was put in, once");
@@ -403,7 +406,7 @@ static void
 test_regions(void)
 {
 	struct segment_sizes		z = segment_defaults();
-	struct memtop_live_entry	e;
+	struct live_item		e;
 	uint64_t			region = UINT64_C(1) << 26, a, i, r;
 	int				g, other = 0, seen[8] = { 0 }, groups = 0;
 	int				used = 0, wrong = 0;
@@ -416,7 +419,7 @@ test_regions(void)
 	for (r = 0; r < 8; r++) {
 		for (i = 0; i < 4096; i++) {
 			a = BASE + r * region + i * 48;
-			if (live_insert(a, size_of(a), 1, 1, 0) != 0)
+			if (live_insert(a, size_of(a), 1, 0) != 0)
 				wrong++;
 		}
 	}
@@ -476,7 +479,7 @@ test_probes(void)
 		x ^= x >> 7;
 		x ^= x << 17;
 		a = BASE + (x % (3 << 16)) * 16;
-		if (live_insert(a, 64, 1, 1, 0) != 0)
+		if (live_insert(a, 64, 1, 0) != 0)
 			wrong++;
 	}
 	for (s = 0; s < core_shm.nshards; s++) {
@@ -501,14 +504,56 @@ test_probes(void)
 	    n ? (double)probes / (double)n : 0.0, n, worst);
 }
 
+/*
+ * What an entry keeps (shm.h): the size, flags and stack as they went in,
+ * up to the limits of their fields; what does not fit is refused and
+ * counted in live_table_full; the weight follows from the size and the
+ * segment's mean.
+ */
+static void
+test_packing(void)
+{
+	struct segment_sizes	z = segment_defaults();
+	struct live_item	e;
+	uint64_t		full, big = UINT64_C(1) << 45;
+	uint32_t		last = MEMTOP_LIVE_STACK_LIMIT - 1;
+	double			w = 1 / (1 - exp(-1000.0 / 262144));
+
+	z.sample_mean = 262144;
+	z.shards = 4;
+	attach(&z);
+	ok(live_insert(BASE, 1000, 5, MEMTOP_LIVE_PYOBJ) == 0 &&
+	    live_remove(BASE, &e) && e.size == 1000 && e.stack == 5 &&
+	    e.flags == MEMTOP_LIVE_PYOBJ && fabs(e.weight / w - 1) < 1e-9,
+	    "a sample of 1000 bytes at a mean of 256 KiB: weight %.4f, "
+	    "expected %.4f", e.weight, w);
+	ok(live_insert(BASE, big, last, MEMTOP_LIVE_MMAP) == 0 &&
+	    live_remove(BASE, &e) && e.size == big && e.stack == last &&
+	    e.flags == MEMTOP_LIVE_MMAP && e.weight == 1 &&
+	    live_insert(BASE, (UINT64_C(1) << 42) - 1, 0, 0) == 0 &&
+	    live_remove(BASE, &e) && e.size == (UINT64_C(1) << 42) - 1,
+	    "a 32 TiB mapping, the largest block and the last stack id are "
+	    "kept as they went in");
+	full = core_shm.glob->live_table_full;
+	ok(live_insert(BASE, UINT64_C(1) << 42, 1, 0) == -1 &&
+	    live_insert(BASE, 4096 + 8, 1, MEMTOP_LIVE_MMAP) == -1 &&
+	    live_insert(BASE, 64, last + 1, 0) == -1 &&
+	    live_insert(BASE, 64, 1, 4) == -1 &&
+	    core_shm.glob->live_table_full == full + 4 &&
+	    !live_remove(BASE, &e),
+	    "a block of 4 TiB, a mapping of part of a page, a stack id past "
+	    "the limit and an unknown flag are not kept, and are counted");
+}
+
 int
 main(void)
 {
-	tap_plan(29);
+	tap_plan(32);
 	test_single();
 	test_threads();
 	test_full_and_filter();
 	test_regions();
 	test_probes();
+	test_packing();
 	return (tap_done());
 }

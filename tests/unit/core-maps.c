@@ -93,11 +93,11 @@ agg_live(int count)
 static uint64_t
 live_size(uint64_t a)
 {
-	struct memtop_live_entry	e;
+	struct live_item	e;
 
 	if (!live_remove(a, &e))
 		return (0);
-	live_insert(e.addr, e.size, e.weight, e.stack, e.flags);
+	live_insert(e.addr, e.size, e.stack, e.flags);
 	return ((e.flags & MEMTOP_LIVE_MMAP) ? e.size : 0);
 }
 

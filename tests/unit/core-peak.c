@@ -72,12 +72,12 @@ at_peak(uint32_t stack)
 static uint32_t
 stack_of(uint64_t addr)
 {
-	struct memtop_live_entry	e;
-	uint32_t			id = 0;
+	struct live_item	e;
+	uint32_t		id = 0;
 
 	if (live_remove(addr, &e)) {
 		id = e.stack;
-		live_insert(e.addr, e.size, e.weight, e.stack, e.flags);
+		live_insert(e.addr, e.size, e.stack, e.flags);
 	}
 	return (id);
 }
