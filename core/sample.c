@@ -335,12 +335,16 @@ sample_break(struct core_thread *t, void *p, size_t size, uint32_t stack,
 /*
  * The time of a new peak: the event clock (a few milliseconds coarse, a
  * third of the cost of a precise reading, and taken at every allocation
- * while the program grows), never before the attach.
+ * while the program grows), never before the attach.  now is the clock
+ * already read for the allocation's sample, or 0.
  */
 static uint64_t
-sample_peak_now(void)
+sample_peak_now(uint64_t now)
 {
-	uint64_t	now = core_now_event(), floor;
+	uint64_t	floor;
+
+	if (now == 0)
+		now = core_now_event();
 
 	floor = __atomic_load_n(&core_shm.hdr->attach_ns, __ATOMIC_RELAXED);
 	return (now > floor ? now : floor);
@@ -349,10 +353,12 @@ sample_peak_now(void)
 /*
  * Add the thread's delta to flushed_live and move the peak.  p and size
  * describe the allocation that caused the flush (NULL for a free), stack
- * its stack id if known, for the break.
+ * its stack id if known, for the break; now is the event clock when the
+ * caller read it already (a sample), else 0.
  */
 static void
-sample_flush(struct core_thread *t, void *p, size_t size, uint32_t stack)
+sample_flush(struct core_thread *t, void *p, size_t size, uint32_t stack,
+    uint64_t now)
 {
 	struct memtop_global	*glob = core_shm.glob;
 	struct memtop_control	*ctl = core_shm.ctl;
@@ -368,7 +374,7 @@ sample_flush(struct core_thread *t, void *p, size_t size, uint32_t stack)
 		if (live > glob->peak_bytes) {
 			__atomic_store_n(&glob->peak_bytes, live,
 			    __ATOMIC_RELAXED);
-			__atomic_store_n(&glob->peak_ns, sample_peak_now(),
+			__atomic_store_n(&glob->peak_ns, sample_peak_now(now),
 			    __ATOMIC_RELAXED);
 			__atomic_store_n(&glob->peak_epoch,
 			    glob->peak_epoch + 1, __ATOMIC_RELEASE);
@@ -383,7 +389,7 @@ sample_flush(struct core_thread *t, void *p, size_t size, uint32_t stack)
 			    &peak, live, 1, __ATOMIC_RELAXED,
 			    __ATOMIC_RELAXED)) {
 				__atomic_store_n(&glob->peak_ns,
-				    sample_peak_now(), __ATOMIC_RELAXED);
+				    sample_peak_now(now), __ATOMIC_RELAXED);
 				__atomic_add_fetch(&glob->peak_epoch, 1,
 				    __ATOMIC_RELEASE);
 				break;
@@ -405,20 +411,23 @@ void
 sample_flush_thread(struct core_thread *t)
 {
 	if (t->delta != 0 && core_shm.glob != NULL)
-		sample_flush(t, NULL, 0, SAMPLE_NO_STACK);
+		sample_flush(t, NULL, 0, SAMPLE_NO_STACK, 0);
 }
 
-/* Account a change of delta after an allocation; flush when due. */
+/*
+ * Account a change of delta after an allocation; flush when due.  now is
+ * the sample's time, or 0.
+ */
 static inline void
 sample_delta_alloc(struct core_thread *t, void *p, size_t size,
-    uint32_t stack)
+    uint32_t stack, uint64_t now)
 {
 	t->delta += (int64_t)size;
 	t->limit = __atomic_load_n(&core_shm.glob->flush_limit,
 	    __ATOMIC_RELAXED);
 	if (t->slot == NULL || t->delta >= MEMTOP_FLUSH_BYTES ||
 	    t->delta > t->limit)
-		sample_flush(t, p, size, stack);
+		sample_flush(t, p, size, stack, now);
 }
 
 /* Account a change of delta after a free; flush when due. */
@@ -427,7 +436,7 @@ sample_delta_free(struct core_thread *t, size_t size)
 {
 	t->delta -= (int64_t)size;
 	if (t->slot == NULL || t->delta <= -MEMTOP_FLUSH_BYTES)
-		sample_flush(t, NULL, 0, SAMPLE_NO_STACK);
+		sample_flush(t, NULL, 0, SAMPLE_NO_STACK, 0);
 }
 
 /*
@@ -608,7 +617,7 @@ sample_alloc_common(void *p, size_t size, uint32_t live_flags, int unwound)
 	uint64_t		 now;
 
 	if (!sample_alloc_slow(t, p, size, 0, &s, unwound)) {
-		sample_delta_alloc(t, p, size, SAMPLE_NO_STACK);
+		sample_delta_alloc(t, p, size, SAMPLE_NO_STACK, 0);
 		return;
 	}
 	now = s.now;
@@ -623,7 +632,7 @@ sample_alloc_common(void *p, size_t size, uint32_t live_flags, int unwound)
 		sample_charge(s.stack, 0, 0, s.est_bytes, s.est_count, now);
 	}
 	sample_event_alloc(t, p, size, live_flags, &s);
-	sample_delta_alloc(t, p, size, s.stack);
+	sample_delta_alloc(t, p, size, s.stack, now);
 }
 
 /* The fast path's delta passed a flush threshold after an allocation. */
@@ -633,7 +642,7 @@ engine_flush_alloc(void *p, size_t size)
 	struct core_thread	*t = &core_tls;
 
 	CORE_ENGINE_ENTER(t);
-	sample_flush(t, p, size, SAMPLE_NO_STACK);
+	sample_flush(t, p, size, SAMPLE_NO_STACK, 0);
 	CORE_ENGINE_LEAVE(t);
 }
 
@@ -644,7 +653,7 @@ engine_flush_free(void)
 	struct core_thread	*t = &core_tls;
 
 	CORE_ENGINE_ENTER(t);
-	sample_flush(t, NULL, 0, SAMPLE_NO_STACK);
+	sample_flush(t, NULL, 0, SAMPLE_NO_STACK, 0);
 	CORE_ENGINE_LEAVE(t);
 }
 
@@ -803,7 +812,8 @@ engine_map_add(void *p, size_t len, struct engine_sample *out)
 		    out->est_bytes, out->est_count, out->now);
 		sample_event_alloc(t, p, len, MEMTOP_LIVE_MMAP, out);
 	}
-	sample_delta_alloc(t, p, len, sampled ? out->stack : SAMPLE_NO_STACK);
+	sample_delta_alloc(t, p, len, sampled ? out->stack : SAMPLE_NO_STACK,
+	    sampled ? out->now : 0);
 	return (sampled);
 }
 
