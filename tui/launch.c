@@ -431,11 +431,13 @@ fail:
 
 /*
  * Create the segment the options ask for, attach a reader to it and arm
- * the break, before the target starts.  Exits on failure.
+ * the break, before the target starts.  events is zero when nothing will
+ * read the event rings (the report): the target then writes none.  Exits
+ * on failure.
  */
 void
 launch_segment(const struct options *o, struct segment *seg,
-    struct reader *r)
+    struct reader *r, int events)
 {
 	struct segment_config	 cfg;
 	char			*cause;
@@ -449,6 +451,8 @@ launch_segment(const struct options *o, struct segment *seg,
 		cfg.config |= MEMTOP_CFG_PYALLOC;
 	if (o->no_python)
 		cfg.config |= MEMTOP_CFG_NOPYTHON;
+	if (!events)
+		cfg.config |= MEMTOP_CFG_NOEVENTS;
 	if (segment_create(seg, &cfg, &cause) != 0)
 		fatalx("%s", cause);
 	if (reader_attach(r, seg->base, seg->size, &cause) != 0)

@@ -420,7 +420,7 @@ main_report(struct options *o)
 		l.library = library;
 	}
 
-	launch_segment(o, &seg, &r);
+	launch_segment(o, &seg, &r, 0);	/* the report reads no events */
 	sy = symbols_create(&r);
 
 	if ((code = launch_start(&l, &seg, o, &cause)) != 0)

@@ -219,7 +219,6 @@ report_text(struct report *rp, FILE *f)
 	char			  c[FORMAT_SIZE_LEN];
 	const struct sym_frame	 *sf;
 	int			  j, sig, printed;
-	uint64_t		  drops;
 	int64_t			  count;
 
 	fprintf(f, "memtop report:");
@@ -276,11 +275,6 @@ report_text(struct report *rp, FILE *f)
 			fprintf(f, " (%s)", g->python_note);
 		fputc('\n', f);
 	}
-	drops = g->ring_drops;
-	if (drops != 0)
-		fprintf(f, "  event drops:        %s (totals and stacks are "
-		    "still exact)\n", format_bytes_exact(a, sizeof a,
-		    (int64_t)drops));
 	if (g->stack_table_full + g->unwind_failures != 0)
 		fprintf(f, "  unattributed:       %" PRIu64 " samples without "
 		    "a stack (table full %" PRIu64 ", unwinding failed %"

@@ -137,7 +137,7 @@ int	 segment_create(struct segment *, const struct segment_config *,
 	     char **);
 void	 segment_destroy(struct segment *);
 void	 launch_segment(const struct options *, struct segment *,
-	     struct reader *);
+	     struct reader *, int);
 uint64_t segment_resident(struct segment *);
 
 /* Why a target cannot be tracked, found before it starts. */

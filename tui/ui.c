@@ -2001,7 +2001,6 @@ ui_main(struct options *o)
 	struct ui		 ui;
 	struct launch		 l;
 	struct segment		 seg;
-	struct segment_config	 cfg;
 	struct reader		 r;
 	struct symbols		*sy;
 	struct model		 m;
@@ -2040,21 +2039,7 @@ ui_main(struct options *o)
 	if ((out_fd = ui_open_capture(o, &ui_run.capture)) == -1)
 		return (1);
 
-	memset(&cfg, 0, sizeof cfg);
-	cfg.sample_mean = o->exact ? 0 : o->sample_bytes;
-	cfg.max_frames = o->max_frames;
-	if (o->exact)
-		cfg.config |= MEMTOP_CFG_EXACT;
-	if (o->python_allocators)
-		cfg.config |= MEMTOP_CFG_PYALLOC;
-	if (o->no_python)
-		cfg.config |= MEMTOP_CFG_NOPYTHON;
-	if (segment_create(&seg, &cfg, &cause) != 0)
-		fatalx("%s", cause);
-	if (reader_attach(&r, seg.base, seg.size, &cause) != 0)
-		fatalx("segment: %s", cause);
-	if (o->break_at != 0)
-		reader_arm_break(&r, o->break_at);
+	launch_segment(o, &seg, &r, 1);	/* the log and timeline read events */
 	sy = symbols_create(&r);
 
 	l.redirect = 1;

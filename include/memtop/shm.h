@@ -73,6 +73,7 @@ struct memtop_section {
 #define MEMTOP_CFG_EXACT	0x1	/* sample every allocation, weight 1 */
 #define MEMTOP_CFG_PYALLOC	0x2	/* wrap CPython's allocator domains */
 #define MEMTOP_CFG_NOPYTHON	0x4	/* do not walk Python frames */
+#define MEMTOP_CFG_NOEVENTS	0x8	/* write no events: nothing reads them */
 
 /* State flags, written by the target in header.state. */
 #define MEMTOP_ST_ATTACHED	0x1	/* library mapped the segment, tracking */

@@ -76,6 +76,43 @@ drops_total(void)
 	return (n);
 }
 
+/*
+ * A segment whose launcher reads no events (the report): the target writes
+ * none, so a thread with a slot of its own (slot_writer) neither fills the
+ * ring nor counts drops.
+ */
+static void
+test_no_events(void)
+{
+	struct segment_sizes		 z = segment_defaults();
+	struct memtop_header		*h;
+	struct memtop_ring_header	*ring;
+	pthread_t			 tid;
+	uint64_t			 size, i, slots = 0;
+
+	z.ring = 16;
+	z.rings = 1;
+	z.agg_lanes = 1;
+	z.config = MEMTOP_CFG_NOEVENTS;
+	core_active = 0;
+	if ((h = segment_new(&z, &size)) == NULL ||
+	    shm_attach(h, size, -1) != 0)
+		tap_bail("cannot attach a segment");
+	ring = (struct memtop_ring_header *)(void *)((char *)h +
+	    h->sec[MEMTOP_SEC_RING].off);
+	for (i = 0; i < 20; i++)
+		ring_write(MEMTOP_EV_ALLOC, i, 1, 1, 1, 7, 0, i, 1);
+	if (pthread_create(&tid, NULL, slot_writer, NULL) != 0)
+		tap_bail("pthread_create");
+	pthread_join(tid, NULL);
+	for (i = 0; i < core_shm.nthreads; i++)
+		slots += core_shm.threads[i].ring_drops;
+	ok(ring->head == 0 && ring->drops == 0 && slots == 0,
+	    "no events asked for: 30 written, none kept, none dropped (head "
+	    "%llu, drops %llu and %llu)", (unsigned long long)ring->head,
+	    (unsigned long long)ring->drops, (unsigned long long)slots);
+}
+
 /* The lane each writer wrote from, and whether it was its own. */
 static uint16_t	writer_lane[WRITERS + 1];
 static uint32_t	writer_own[WRITERS + 1];
@@ -232,7 +269,7 @@ main(void)
 	int				 good = 1, own = 0, one = 1, n;
 	uint64_t			 read, bad, order, lost = 0, broken = 0;
 
-	tap_plan(20);
+	tap_plan(21);
 
 	attach(16, 1);
 	ring = core_shm.ring;
@@ -262,6 +299,8 @@ main(void)
 	    "writing goes on");
 	ok(ev[16 & 15].seq == 17 && ev[25 & 15].seq == 26 &&
 	    ev[25 & 15].addr == 109, "records wrap around");
+
+	test_no_events();
 
 	/* One ring for every writer: they take positions from each other. */
 	attach(1024, 1);
