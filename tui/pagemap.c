@@ -293,7 +293,7 @@ pagemap_probe_zero(struct pagemap *pm)
  * most budget_ns, and a new pass starts at most every interval_ns (and no
  * sooner than PAGEMAP_DUTY times the last pass's CPU time after the last
  * one began, so that scanning a large heap over and over costs at most a
- * twentieth of a core).
+ * fortieth of a core).
  */
 struct pagemap *
 pagemap_create(struct model *m, pid_t pid, uint64_t budget_ns,
