@@ -50,12 +50,18 @@ extern char **environ;
  * two reads (the churn brings 1.4 million events a poll) and drops the
  * rest, and each event written costs the target a miss on a line the front
  * end took, so larger rings cost more (docs/design.md); 2^14 events a ring
- * (1 MiB) still hold 160,000 events a second at the report's 100 ms polls.
- * The ring's records are shared by LAUNCH_RINGS rings, one for each lane
- * of the aggregates (event.h).  The stack index is a power of two, at least
- * twice the stacks; the live shards and the rings are powers of two.
+ * (1 MiB) still hold 160,000 events a second at 100 ms polls.  (The report
+ * asks for no events at all.)  The ring's records are shared by
+ * LAUNCH_RINGS rings, one for each lane of the aggregates (event.h).  The
+ * stack index is a power of two, at least twice the stacks; the live
+ * shards and the rings are powers of two.  A live entry keeps a stack id
+ * in MEMTOP_LIVE_STACK_BITS.
  */
 #define LAUNCH_RINGS	MEMTOP_AGG_LANES
+#define LAUNCH_STACKS	(1 << 19)
+
+_Static_assert(LAUNCH_STACKS <= MEMTOP_LIVE_STACK_LIMIT,
+    "every stack id fits a live entry");
 
 static const struct {
 	uint64_t	elsize;
@@ -65,10 +71,12 @@ static const struct {
 	[MEMTOP_SEC_THREADS] = { sizeof(struct memtop_thread_slot), 512, 512 },
 	[MEMTOP_SEC_GLOBAL] = { sizeof(struct memtop_global), 1, 1 },
 	[MEMTOP_SEC_CONTROL] = { sizeof(struct memtop_control), 1, 1 },
-	[MEMTOP_SEC_STACK_INDEX] = { sizeof(uint32_t), 1 << 20, 1 << 20 },
-	[MEMTOP_SEC_STACKS] = { sizeof(struct memtop_stack), 1 << 19, 1 << 19 },
+	[MEMTOP_SEC_STACK_INDEX] = { sizeof(uint32_t), 2 * LAUNCH_STACKS,
+	    2 * LAUNCH_STACKS },
+	[MEMTOP_SEC_STACKS] = { sizeof(struct memtop_stack), LAUNCH_STACKS,
+	    LAUNCH_STACKS },
 	[MEMTOP_SEC_STACK_AGGS] = { sizeof(struct memtop_stack_agg),
-	    MEMTOP_AGG_LANES << 19, MEMTOP_AGG_LANES << 19 },
+	    MEMTOP_AGG_LANES * LAUNCH_STACKS, MEMTOP_AGG_LANES * LAUNCH_STACKS },
 	[MEMTOP_SEC_FRAMES] = { sizeof(uint64_t), 1 << 24, 1 << 24 },
 	[MEMTOP_SEC_CODES] = { sizeof(struct memtop_code), 1 << 18, 1 << 18 },
 	[MEMTOP_SEC_MODULES] = { sizeof(struct memtop_module), 1 << 13,
