@@ -560,7 +560,8 @@ sample_alloc_slow(struct core_thread *t, void *p, size_t size, int is_map,
 		out->stack = stacks_unwound(unwound, is_map);
 	else
 		out->stack = stacks_capture(is_map);
-	sample_estimate(out, size, memtop_sample_weight(size, core_sample_mean));
+	sample_estimate(out, size,
+	    memtop_sample_weight(size, core_sample_mean));
 	out->now = core_now_event();
 	errno = saved;
 	return (1);

@@ -133,8 +133,9 @@ test_single(void)
 	}
 	for (i = 0; i < n / 2; i++) {
 		a = BASE + order[i] * 48;
-		if (!live_remove(a, &e) || e.addr != a || e.size != size_of(a) ||
-		    e.weight != 1 || e.stack != order[i] % 7 || e.flags != 0)
+		if (!live_remove(a, &e) || e.addr != a ||
+		    e.size != size_of(a) || e.weight != 1 ||
+		    e.stack != order[i] % 7 || e.flags != 0)
 			wrong++;
 	}
 	ok(wrong == 0, "half removed in random order, each as put in");
