@@ -642,6 +642,8 @@ reader_shard(struct reader *r, uint64_t idx, struct reader_live *out,
 				info = LOAD(&e->info);
 				out[n].addr = addr;
 				out[n].size = memtop_live_size(info);
+				out[n].weight = memtop_sample_weight(
+				    out[n].size, r->sample_mean);
 				out[n].stack = memtop_live_stack(info);
 				out[n].flags = memtop_live_flags(info);
 			}
@@ -649,13 +651,8 @@ reader_shard(struct reader *r, uint64_t idx, struct reader_live *out,
 		}
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		s2 = LOAD(&sh->seq);
-		if (s1 != s2)
-			continue;
-		/* The weights, once the copy is known good. */
-		for (i = 0; i < n && i < max; i++)
-			out[i].weight = memtop_sample_weight(out[i].size,
-			    r->sample_mean);
-		return ((ssize_t)n);
+		if (s1 == s2)
+			return ((ssize_t)n);
 	}
 	return (-1);
 }
