@@ -388,13 +388,13 @@ struct engine_sample {
 	double		 weight;
 	int64_t		 est_bytes;
 	int64_t		 est_count;	/* x MEMTOP_COUNT_ONE */
-	uint64_t	 now;		/* core_now_event() when taken */
+	uint64_t	 now;		/* ring_now() when taken */
 };
 void	 sample_init(void);
 void	 sample_thread_release(struct core_thread *t);
 void	 sample_flush_thread(struct core_thread *t);
 void	 sample_charge(uint32_t stack, int64_t bytes, int64_t count,
-	     int64_t total_bytes, int64_t total_count, uint64_t now);
+	     int64_t total_bytes, int64_t total_count);
 void	 sample_estimate(struct engine_sample *s, uint64_t size,
 	     double weight);
 #define ENGINE_PLAIN	0	/* engine_take: not sampled */
@@ -719,6 +719,7 @@ live_internal_maybe(uint64_t addr)
 
 /* ring.c */
 void	 ring_reset(void);
+uint64_t ring_now(void);
 void	 ring_write(uint16_t type, uint64_t addr, uint64_t size,
 	     int64_t est_bytes, int64_t est_count, uint32_t stack,
 	     uint16_t flags, uint64_t now, int32_t tid);

@@ -438,8 +438,7 @@ live_insert(uint64_t addr, uint64_t size, uint32_t stack, uint32_t flags)
 		/* Give back what the stale entry was charged. */
 		live_weigh(&stale);
 		sample_estimate(&s, stale.size, stale.weight);
-		sample_charge(stale.stack, -s.est_bytes, -s.est_count, 0, 0,
-		    core_now_event());
+		sample_charge(stale.stack, -s.est_bytes, -s.est_count, 0, 0);
 	}
 	return (0);
 }

@@ -336,7 +336,7 @@ sample_break(struct core_thread *t, void *p, size_t size, uint32_t stack,
  * The time of a new peak: the event clock (a few milliseconds coarse, a
  * third of the cost of a precise reading, and taken at every allocation
  * while the program grows), never before the attach.  now is the clock
- * already read for the allocation's sample, or 0.
+ * already read for the allocation's sample (its event's time), or 0.
  */
 static uint64_t
 sample_peak_now(uint64_t now)
@@ -354,7 +354,7 @@ sample_peak_now(uint64_t now)
  * Add the thread's delta to flushed_live and move the peak.  p and size
  * describe the allocation that caused the flush (NULL for a free), stack
  * its stack id if known, for the break; now is the event clock when the
- * caller read it already (a sample), else 0.
+ * caller read it already (a sample's event), else 0.
  */
 static void
 sample_flush(struct core_thread *t, void *p, size_t size, uint32_t stack,
@@ -447,7 +447,7 @@ sample_delta_free(struct core_thread *t, size_t size)
  */
 void
 sample_charge(uint32_t stack, int64_t bytes, int64_t count,
-    int64_t total_bytes, int64_t total_count, uint64_t now)
+    int64_t total_bytes, int64_t total_count)
 {
 	struct memtop_stack_agg	*a;
 	uint64_t		 epoch, old;
@@ -489,7 +489,6 @@ sample_charge(uint32_t stack, int64_t bytes, int64_t count,
 		    (uint64_t)total_bytes, __ATOMIC_RELAXED);
 		__atomic_store_n(&a->total_count, a->total_count +
 		    (uint64_t)total_count, __ATOMIC_RELAXED);
-		__atomic_store_n(&a->last_ns, now, __ATOMIC_RELAXED);
 		if (solo == 1)
 			core_solo_end();
 		return;
@@ -504,7 +503,6 @@ sample_charge(uint32_t stack, int64_t bytes, int64_t count,
 	if (total_count != 0)
 		__atomic_add_fetch(&a->total_count, (uint64_t)total_count,
 		    __ATOMIC_RELAXED);
-	__atomic_store_n(&a->last_ns, now, __ATOMIC_RELAXED);
 }
 
 /*
@@ -562,7 +560,7 @@ sample_alloc_slow(struct core_thread *t, void *p, size_t size, int is_map,
 		out->stack = stacks_capture(is_map);
 	sample_estimate(out, size,
 	    memtop_sample_weight(size, core_sample_mean));
-	out->now = core_now_event();
+	out->now = ring_now();
 	errno = saved;
 	return (1);
 }
@@ -624,13 +622,13 @@ sample_alloc_common(void *p, size_t size, uint32_t live_flags, int unwound)
 	now = s.now;
 	if (live_insert((uint64_t)(uintptr_t)p, size, s.stack, live_flags) == 0)
 		sample_charge(s.stack, s.est_bytes, s.est_count, s.est_bytes,
-		    s.est_count, now);
+		    s.est_count);
 	else {
 		/*
 		 * Not kept: its free could not subtract, so it goes to the
 		 * totals only (live_table_full counts it).
 		 */
-		sample_charge(s.stack, 0, 0, s.est_bytes, s.est_count, now);
+		sample_charge(s.stack, 0, 0, s.est_bytes, s.est_count);
 	}
 	sample_event_alloc(t, p, size, live_flags, &s);
 	sample_delta_alloc(t, p, size, s.stack, now);
@@ -673,11 +671,11 @@ static void
 sample_free_entry(struct core_thread *t, const struct live_item *e)
 {
 	struct engine_sample	 s;
-	uint64_t		 now = core_now_event();
+	uint64_t		 now = ring_now();
 	int			 saved = errno;
 
 	sample_estimate(&s, e->size, e->weight);
-	sample_charge(e->stack, -s.est_bytes, -s.est_count, 0, 0, now);
+	sample_charge(e->stack, -s.est_bytes, -s.est_count, 0, 0);
 	sample_slot_add(t, &sample_slot(t)->sampled_frees, 1);
 	ring_write(MEMTOP_EV_FREE, e->addr, e->size, -s.est_bytes,
 	    -s.est_count, e->stack, (uint16_t)e->flags, now, t->tid);
@@ -760,8 +758,7 @@ engine_put_back(const struct live_item *e)
 	if (live_insert(e->addr, e->size, e->stack, e->flags) != 0) {
 		/* Could not keep it: it leaves the live aggregates. */
 		sample_estimate(&s, e->size, e->weight);
-		sample_charge(e->stack, -s.est_bytes, -s.est_count, 0, 0,
-		    core_now_event());
+		sample_charge(e->stack, -s.est_bytes, -s.est_count, 0, 0);
 	}
 	CORE_ENGINE_LEAVE(t);
 }
@@ -810,7 +807,7 @@ engine_map_add(void *p, size_t len, struct engine_sample *out)
 		    SAMPLE_NOT_UNWOUND);
 	if (sampled) {
 		sample_charge(out->stack, out->est_bytes, out->est_count,
-		    out->est_bytes, out->est_count, out->now);
+		    out->est_bytes, out->est_count);
 		sample_event_alloc(t, p, len, MEMTOP_LIVE_MMAP, out);
 	}
 	sample_delta_alloc(t, p, len, sampled ? out->stack : SAMPLE_NO_STACK,
@@ -842,9 +839,9 @@ engine_map_sub(void *p, size_t len, int count,
 	if (count)
 		sample_slot_add(t, &slot->unmap_count, 1);
 	if (piece != NULL) {
-		now = core_now_event();
+		now = ring_now();
 		sample_charge(piece->stack, -piece->est_bytes,
-		    -piece->est_count, 0, 0, now);
+		    -piece->est_count, 0, 0);
 		if (piece->est_count != 0)
 			sample_slot_add(t, &slot->sampled_frees, 1);
 		ring_write(MEMTOP_EV_FREE, (uint64_t)(uintptr_t)p, len,

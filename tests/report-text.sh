@@ -3,7 +3,7 @@
 
 . "$top_srcdir/tests/lib/tap.sh"
 
-plan 12
+plan 13
 
 "$MEMTOP" --exact --report --top 3 -- "$TARGETS/known" "$T/expect" \
     >"$T/out" 2>"$T/err"
@@ -29,5 +29,13 @@ is "$n" 3 "three stacks"
 is $? 0 "the demo runs under memtop"
 grep -A3 '^  #1 ' "$T/demo" | grep -q make_spike
 ok $? "its spike is the top stack at the peak" || diag_file "$T/demo"
+# It holds the spike from 2.5 s to 3.5 s after it starts, growing its
+# table meanwhile: the peak is within that second (the time a new peak
+# reads from the clock, the report's target writing no events).
+at=$(sed -n 's/^  peak allocated: .* at \([0-9.]*\) s$/\1/p' "$T/demo")
+"$PYTHON3" -c 'import sys; sys.exit(not 2.4 <= float(sys.argv[1]) <= 3.9)' \
+    "${at:-0}"
+ok $? "the peak's time is while the spike is held (${at:-none} s)" ||
+	diag_file "$T/demo"
 
 tap_done

@@ -423,7 +423,7 @@ reader_agg(struct reader *r, uint32_t id, uint64_t epoch,
 {
 	struct memtop_stack_agg	*g;
 	uint64_t		 lane, lanes = r->agg_lanes ? r->agg_lanes : 1;
-	uint64_t		 t, used;
+	uint64_t		 used;
 	int64_t			 lb, lc;
 
 	memset(a, 0, sizeof *a);
@@ -441,8 +441,6 @@ reader_agg(struct reader *r, uint32_t id, uint64_t epoch,
 		a->live_count += lc;
 		a->total_bytes += LOAD(&g->total_bytes);
 		a->total_count += LOAD(&g->total_count);
-		if ((t = LOAD(&g->last_ns)) > a->last_ns)
-			a->last_ns = t;
 		if (LOAD_ACQ(&g->peak_epoch) == epoch) {
 			a->peak_bytes += LOAD(&g->peak_bytes);
 			a->peak_count += LOAD(&g->peak_count);

@@ -238,7 +238,6 @@ struct reader_agg {
 	uint64_t	 total_count;	/* x MEMTOP_COUNT_ONE */
 	int64_t		 peak_bytes;	/* at the last global peak */
 	int64_t		 peak_count;	/* x MEMTOP_COUNT_ONE */
-	uint64_t	 last_ns;
 };
 struct reader_code {
 	const char	*file;		/* not NUL-terminated */

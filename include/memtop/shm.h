@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #define MEMTOP_SHM_MAGIC	"MEMTOP\0\1"	/* 8 bytes, no terminator */
-#define MEMTOP_SHM_ABI		5		/* bump on any layout change */
+#define MEMTOP_SHM_ABI		6		/* bump on any layout change */
 #define MEMTOP_CACHELINE	64
 
 /* Environment variables set by the launcher for the target. */
@@ -315,7 +315,7 @@ struct memtop_stack_agg {
 	int64_t		peak_bytes;	/* see above */
 	int64_t		peak_count;	/* x MEMTOP_COUNT_ONE */
 	uint64_t	peak_epoch;
-	uint64_t	last_ns;	/* last change */
+	uint64_t	pad;
 } __attribute__((aligned(MEMTOP_CACHELINE)));
 
 /*
