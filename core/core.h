@@ -719,10 +719,19 @@ live_internal_maybe(uint64_t addr)
 
 /* ring.c */
 void	 ring_reset(void);
-uint64_t ring_now(void);
 void	 ring_write(uint16_t type, uint64_t addr, uint64_t size,
 	     int64_t est_bytes, int64_t est_count, uint32_t stack,
 	     uint16_t flags, uint64_t now, int32_t tid);
+
+/*
+ * The time of an event: the event clock, or 0 without a ring (the front
+ * end asked for no events, MEMTOP_CFG_NOEVENTS), which then reads no clock.
+ */
+static inline uint64_t
+ring_now(void)
+{
+	return (core_shm.ring != NULL ? core_now_event() : 0);
+}
 
 /* fork.c */
 void	 fork_init(void);

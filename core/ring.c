@@ -82,16 +82,6 @@ ring_reserve(struct memtop_ring_header *ring, uint64_t *seenp, uint64_t cap,
 }
 
 /*
- * The time of an event: the event clock, or 0 without a ring (the front
- * end asked for no events, MEMTOP_CFG_NOEVENTS), which then reads no clock.
- */
-uint64_t
-ring_now(void)
-{
-	return (core_shm.ring != NULL ? core_now_event() : 0);
-}
-
-/*
  * Write one event.  Never blocks: when the ring is full the event is
  * counted in drops and lost.
  */
