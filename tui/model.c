@@ -59,18 +59,55 @@ model_init(struct model *m, struct reader *r, struct symbols *sy,
 	m->series.width_ns = MODEL_NS;
 }
 
+/*
+ * Stack records are never freed one by one, only all together: they are
+ * carved from blocks of MODEL_BLOCK bytes, which tens of thousands of
+ * stacks (python3 -m compileall under --exact) fill in a few dozen
+ * allocations, and which go in as many frees.
+ */
+#define MODEL_BLOCK	(1024 * 1024)
+
+struct model_block {
+	struct model_block	*next;
+	size_t			 used;
+	size_t			 cap;
+	max_align_t		 data[];
+};
+
+/* Zeroed room for len bytes that lasts until model_clear_stacks. */
+static void *
+model_carve(struct model *m, size_t len)
+{
+	struct model_block	*b = m->blocks;
+	void			*p;
+
+	len = (len + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	if (b == NULL || b->cap - b->used < len) {
+		b = xcalloc(1, sizeof *b + (len > MODEL_BLOCK ? len :
+		    MODEL_BLOCK));
+		b->cap = len > MODEL_BLOCK ? len : MODEL_BLOCK;
+		b->next = m->blocks;
+		m->blocks = b;
+	}
+	p = (char *)b->data + b->used;
+	b->used += len;
+	return (p);
+}
+
 /* Drop every stack (the target exec'd: a new image, new stacks). */
 static void
 model_clear_stacks(struct model *m)
 {
-	uint32_t	i;
+	struct model_block	*b;
+	uint32_t		 i;
 
 	for (i = 0; i < m->nstacks; i++) {
-		if (m->stacks[i] == NULL)
-			continue;
-		free(m->stacks[i]->frames);
-		free(m->stacks[i]->sym);
-		free(m->stacks[i]);
+		if (m->stacks[i] != NULL)
+			free(m->stacks[i]->sym);
+	}
+	while ((b = m->blocks) != NULL) {
+		m->blocks = b->next;
+		free(b);
 	}
 	free(m->stacks);
 	m->stacks = NULL;
@@ -244,13 +281,14 @@ model_scan_stacks(struct model *m)
 			continue;
 		}
 		model_grow(m, id);
-		st = xcalloc(1, sizeof *st);
+		/* The record and its frames in one allocation. */
+		st = model_carve(m, sizeof *st +
+		    rs.nframes * sizeof *st->frames);
 		st->id = id;
 		st->nframes = rs.nframes;
 		st->flags = rs.flags;
 		if (rs.nframes > 0) {
-			st->frames = xreallocarray(NULL, rs.nframes,
-			    sizeof *st->frames);
+			st->frames = (uint64_t *)(st + 1);
 			memcpy(st->frames, rs.frames,
 			    rs.nframes * sizeof *st->frames);
 		}
@@ -524,54 +562,99 @@ model_sort_value(struct model *m, const struct model_stack *st, int key)
 	return (0);
 }
 
-static int		 model_sort_key;
-static struct model	*model_sort_model;
+/* A stack with the value it is sorted by, read once. */
+struct model_keyed {
+	int64_t			 v;
+	uint32_t		 id;
+	struct model_stack	*st;
+};
 
-/* qsort comparison: larger values first, then by id for a stable order. */
-static int
-model_sort_cmp(const void *a, const void *b)
+/* Nonzero when a sorts before b: larger value first, then smaller id. */
+static inline int
+model_keyed_before(const struct model_keyed *a, const struct model_keyed *b)
 {
-	const struct model_stack	*sa = *(struct model_stack *const *)a;
-	const struct model_stack	*sb = *(struct model_stack *const *)b;
-	int64_t				 va, vb;
+	return (a->v != b->v ? a->v > b->v : a->id < b->id);
+}
 
-	va = model_sort_value(model_sort_model, sa, model_sort_key);
-	vb = model_sort_value(model_sort_model, sb, model_sort_key);
-	if (va != vb)
-		return (va > vb ? -1 : 1);
-	return (sa->id < sb->id ? -1 : sa->id > sb->id);
+/* qsort comparison of model_keyed entries. */
+static int
+model_keyed_cmp(const void *a, const void *b)
+{
+	const struct model_keyed	*ka = a, *kb = b;
+
+	if (ka->v == kb->v && ka->id == kb->id)
+		return (0);
+	return (model_keyed_before(ka, kb) ? -1 : 1);
+}
+
+/*
+ * Restore the heap order of h (n entries, the one sorting last at the
+ * root) below position i.
+ */
+static void
+model_keyed_sift(struct model_keyed *h, size_t n, size_t i)
+{
+	struct model_keyed	t;
+	size_t			c;
+
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= n)
+			return;
+		if (c + 1 < n && model_keyed_before(&h[c], &h[c + 1]))
+			c++;
+		if (!model_keyed_before(&h[i], &h[c]))
+			return;
+		t = h[i];
+		h[i] = h[c];
+		h[c] = t;
+		i = c;
+	}
 }
 
 /*
  * Fill out with the max stacks with the largest values for key, largest
  * first, skipping stacks that never held or allocated anything.  Returns
- * how many were written.
+ * how many were written.  Each stack's value is read once; when fewer
+ * are wanted than there are stacks (the report's top 20 of tens of
+ * thousands), a heap of max keeps the best seen so far and only those are
+ * sorted.
  */
 size_t
 model_sorted(struct model *m, int key, struct model_stack **out, size_t max)
 {
-	struct model_stack	**all, *st;
-	size_t			  n = 0, i;
-	uint32_t		  id;
+	struct model_keyed	*k, e;
+	struct model_stack	*st;
+	size_t			 n = 0, cap, i;
+	uint32_t		 id;
 
 	if (m->ready == 0 || max == 0)
 		return (0);
-	all = xreallocarray(NULL, m->ready, sizeof *all);
-	for (id = 0; id < m->nstacks && n < m->ready; id++) {
+	cap = max < m->ready ? max : m->ready;
+	k = xreallocarray(NULL, cap, sizeof *k);
+	for (id = 0; id < m->nstacks; id++) {
 		if ((st = m->stacks[id]) == NULL)
 			continue;
 		if (st->agg.total_bytes == 0 && st->agg.live_bytes == 0 &&
 		    st->agg.peak_bytes == 0)
 			continue;
-		all[n++] = st;
+		e.v = model_sort_value(m, st, key);
+		e.id = id;
+		e.st = st;
+		if (n < cap) {
+			k[n++] = e;
+			if (n == cap) {
+				for (i = cap / 2; i-- > 0;)
+					model_keyed_sift(k, cap, i);
+			}
+		} else if (model_keyed_before(&e, &k[0])) {
+			k[0] = e;
+			model_keyed_sift(k, cap, 0);
+		}
 	}
-	model_sort_key = key;
-	model_sort_model = m;
-	qsort(all, n, sizeof *all, model_sort_cmp);
-	if (n > max)
-		n = max;
+	qsort(k, n, sizeof *k, model_keyed_cmp);
 	for (i = 0; i < n; i++)
-		out[i] = all[i];
-	free(all);
+		out[i] = k[i].st;
+	free(k);
 	return (n);
 }

@@ -421,7 +421,7 @@ struct model_stack {
 	uint32_t	 id;
 	uint16_t	 nframes;
 	uint16_t	 flags;		/* MEMTOP_STACK_* */
-	uint64_t	*frames;	/* private copy, innermost first */
+	uint64_t	*frames;	/* private copy, innermost first (after the record) */
 	const struct sym_frame **sym;	/* resolved lazily, see model_frame */
 	struct reader_agg agg;
 	int64_t		 growth;	/* live bytes over MODEL_GROWTH_WINDOW s */
@@ -493,6 +493,7 @@ struct model {
 	struct model_series series;
 
 	struct model_stack **stacks;	/* by id, NULL until ready */
+	struct model_block *blocks;	/* where the stack records live */
 	uint32_t	 nstacks;	/* slots in stacks[] */
 	uint32_t	 ready;		/* stacks ready so far */
 	uint32_t	 scan_from;	/* lowest id not yet picked up */
