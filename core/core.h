@@ -719,7 +719,7 @@ live_internal_maybe(uint64_t addr)
 
 /* ring.c */
 void	 ring_reset(void);
-void	 ring_write(uint16_t type, uint64_t addr, uint64_t size,
+void	 ring_put(uint16_t type, uint64_t addr, uint64_t size,
 	     int64_t est_bytes, int64_t est_count, uint32_t stack,
 	     uint16_t flags, uint64_t now, int32_t tid);
 
@@ -731,6 +731,20 @@ static inline uint64_t
 ring_now(void)
 {
 	return (core_shm.ring != NULL ? core_now_event() : 0);
+}
+
+/*
+ * Write one event (ring_put), when there is a ring: without one the
+ * call and its nine arguments are not made.
+ */
+static inline void
+ring_write(uint16_t type, uint64_t addr, uint64_t size, int64_t est_bytes,
+    int64_t est_count, uint32_t stack, uint16_t flags, uint64_t now,
+    int32_t tid)
+{
+	if (core_shm.ring != NULL)
+		ring_put(type, addr, size, est_bytes, est_count, stack, flags,
+		    now, tid);
 }
 
 /* fork.c */

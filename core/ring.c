@@ -86,7 +86,7 @@ ring_reserve(struct memtop_ring_header *ring, uint64_t *seenp, uint64_t cap,
  * counted in drops and lost.
  */
 void
-ring_write(uint16_t type, uint64_t addr, uint64_t size, int64_t est_bytes,
+ring_put(uint16_t type, uint64_t addr, uint64_t size, int64_t est_bytes,
     int64_t est_count, uint32_t stack, uint16_t flags, uint64_t now,
     int32_t tid)
 {
@@ -96,7 +96,7 @@ ring_write(uint16_t type, uint64_t addr, uint64_t size, int64_t est_bytes,
 	int				 solo;
 
 	if (ring == NULL)
-		return;
+		return;		/* ring_write checked; kept for direct calls */
 	cap = core_shm.ring_cap;	/* checked at attach, with nrings */
 	k = core_tls.lane & (core_shm.nrings - 1);
 	ring = (struct memtop_ring_header *)((char *)ring +

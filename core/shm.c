@@ -696,7 +696,7 @@ shm_attach(void *base, uint64_t size, int fd)
 	shm_fd = fd;
 	shm_set_pointers(base, hdr);
 	if (hdr->config & MEMTOP_CFG_NOEVENTS)
-		core_shm.ring = NULL;	/* ring_write does nothing */
+		core_shm.ring = NULL;	/* ring_write writes nothing */
 	memset(core_shm.ahead, 0, sizeof core_shm.ahead);
 	core_shm.ring_cap = ring_cap;
 	core_shm.nrings = rings;
