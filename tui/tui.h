@@ -371,6 +371,8 @@ void	 symbols_free(struct symbols *);
 void	 symbols_reset(struct symbols *);
 void	 symbols_update(struct symbols *);
 const struct sym_frame *symbols_resolve(struct symbols *, uint64_t);
+int	 symbols_check_file(const char *, uint64_t *, uint64_t *, char *,
+	     size_t);
 
 /*
  * model.c: the data the views show.
