@@ -260,48 +260,41 @@ symbols_create(struct reader *r)
  * A module's symbols sorted by address, for naming a frame by binary
  * search.  dwfl_module_addrinfo reads the whole symbol table at every
  * call: on a program linked with libLLVM (46,000 symbols) a report of
- * every stack spent 8 s of its 9 there.  The index answers as libdwfl
- * does for an address inside a sized symbol: of the symbols holding it,
- * a global or weak one before a local one (libdwfl looks at the locals
- * only when no other symbol holds the address), then the one starting
- * closest below it, then the stronger binding, then the smaller size,
- * then the first in the table.  An address no sized symbol holds is
- * asked of libdwfl when the module has symbols without a size (assembly
- * labels: libdwfl's rules for those depend on sections and table order),
- * and has no name otherwise, as libdwfl would say.
+ * every stack spent 8 s of its 9 there.  The index gives the name libdwfl
+ * gives.  Of the sized symbols holding the address: a global or weak one
+ * before a local one (libdwfl looks at the locals only when no global
+ * holds the address), then the one starting closest below it, then the
+ * stronger binding, then the smaller size, then the first in the table.
+ * Symbols without a size (assembly labels, version names) name only an
+ * address no sized symbol holds, as libdwfl's rules come out: the label
+ * must start where the highest of the symbols below the address starts
+ * or ends, in the address's section (at the address itself for an
+ * absolute one); of several, the last libdwfl looks at (the globals
+ * first, then the locals, each in table order); and a global label
+ * starting exactly at the address keeps libdwfl from the locals.
+ * tests/front/symbols-index compares the index with libdwfl.
  */
 struct sym_entry {
 	uint64_t	 value;		/* where it starts in the target */
 	uint64_t	 size;
-	uint64_t	 maxend;	/* the highest end of this one and those before */
+	uint64_t	 maxend;	/* the highest end up to this one */
 	const char	*name;		/* libelf's, lives as long as the module */
 	uint32_t	 ndx;		/* in the symbol table */
 	uint8_t		 rank;		/* global 3, weak 2, local 1, other 0 */
+	uint8_t		 local;		/* in libdwfl's second pass */
+};
+struct sym_label {			/* a symbol without a size */
+	uint64_t	 value;
+	const char	*name;
+	uint32_t	 order;		/* when libdwfl looks at it */
+	uint8_t		 local;		/* in libdwfl's second pass */
+	uint8_t		 absolute;	/* SHN_ABS and the like */
 };
 struct sym_index {
-	struct sym_entry *e;
+	struct sym_entry *e;		/* sized symbols, by address */
 	size_t		 n;
-	int		 sizeless;	/* some symbols have no size */
-	uint64_t	*global0;	/* starts of global sizeless ones, sorted */
-	size_t		 nglobal0;
-	uint64_t	*starts;	/* of every symbol looked at, sorted */
-	size_t		 nstarts;
-	struct sym_gap	*gaps;		/* libdwfl's answers off the symbols */
-	size_t		 ngaps;		/* used */
-	size_t		 capgaps;	/* a power of two, or 0 */
-};
-
-/*
- * Where no sized symbol holds an address, libdwfl's answer depends only
- * on which symbols start at or below it and on the section it is in: it
- * is kept for that pair (a library exporting few of its functions, as
- * libLLVM does, has most of its frames there).
- */
-struct sym_gap {
-	size_t		 gap;		/* 2 (symbols starting at or below, + 1),
-					   + 1 when one starts at the address */
-	const void	*scn;		/* the address's section */
-	const char	*name;
+	struct sym_label *l;		/* labels, by address and order */
+	size_t		 nl;
 };
 
 /* Steps back from the closest symbol before asking libdwfl instead. */
@@ -313,18 +306,8 @@ symbols_index_free(struct sym_index *ix)
 	if (ix == NULL)
 		return;
 	free(ix->e);
-	free(ix->global0);
-	free(ix->starts);
-	free(ix->gaps);
+	free(ix->l);
 	free(ix);
-}
-
-static int
-symbols_u64_cmp(const void *a, const void *b)
-{
-	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x < y ? -1 : x > y);
 }
 
 static int
@@ -337,26 +320,52 @@ symbols_entry_cmp(const void *a, const void *b)
 	return (ea->ndx < eb->ndx ? -1 : ea->ndx > eb->ndx);
 }
 
+static int
+symbols_label_cmp(const void *a, const void *b)
+{
+	const struct sym_label	*la = a, *lb = b;
+
+	if (la->value != lb->value)
+		return (la->value < lb->value ? -1 : 1);
+	return (la->order < lb->order ? -1 : la->order > lb->order);
+}
+
+/* The binding as a rank, stronger higher (libdwfl's order). */
+static uint8_t
+symbols_rank(const GElf_Sym *sym)
+{
+	switch (GELF_ST_BIND(sym->st_info)) {
+	case STB_GLOBAL:
+		return (3);
+	case STB_WEAK:
+		return (2);
+	case STB_LOCAL:
+		return (1);
+	}
+	return (0);
+}
+
 /* Index the module's symbol table; NULL when it has none. */
 static struct sym_index *
 symbols_index_build(Dwfl_Module *mod)
 {
 	struct sym_index	*ix;
 	struct sym_entry	*e;
+	struct sym_label	*l;
 	GElf_Sym		 sym;
 	GElf_Addr		 value;
 	GElf_Word		 shndx;
 	const char		*name;
 	uint64_t		 maxend = 0;
 	size_t			 i;
-	int			 n, k, type;
+	int			 n, k, type, first, local;
 
-	if ((n = dwfl_module_getsymtab(mod)) <= 1)
+	if ((n = dwfl_module_getsymtab(mod)) <= 1 ||
+	    (first = dwfl_module_getsymtab_first_global(mod)) < 0)
 		return (NULL);
 	ix = xcalloc(1, sizeof *ix);
 	ix->e = xreallocarray(NULL, (size_t)n, sizeof *ix->e);
-	ix->global0 = xreallocarray(NULL, (size_t)n, sizeof *ix->global0);
-	ix->starts = xreallocarray(NULL, (size_t)n, sizeof *ix->starts);
+	ix->l = xreallocarray(NULL, (size_t)n, sizeof *ix->l);
 	for (k = 1; k < n; k++) {
 		name = dwfl_module_getsym_info(mod, k, &sym, &value, &shndx,
 		    NULL, NULL);
@@ -365,11 +374,16 @@ symbols_index_build(Dwfl_Module *mod)
 		    sym.st_shndx == SHN_UNDEF || type == STT_SECTION ||
 		    type == STT_FILE || type == STT_TLS)
 			continue;
-		ix->starts[ix->nstarts++] = value;
+		/* The table's locals come first; libdwfl looks at them last. */
+		local = first > 1 && k < first;
 		if (sym.st_size == 0) {
-			ix->sizeless = 1;
-			if (GELF_ST_BIND(sym.st_info) != STB_LOCAL)
-				ix->global0[ix->nglobal0++] = value;
+			l = &ix->l[ix->nl++];
+			l->value = value;
+			l->name = name;
+			l->order = (uint32_t)(local ? n + k : k);
+			l->local = (uint8_t)local;
+			l->absolute = sym.st_shndx >= SHN_LORESERVE &&
+			    sym.st_shndx != SHN_XINDEX;
 			continue;
 		}
 		e = &ix->e[ix->n++];
@@ -377,25 +391,11 @@ symbols_index_build(Dwfl_Module *mod)
 		e->size = sym.st_size;
 		e->name = name;
 		e->ndx = (uint32_t)k;
-		switch (GELF_ST_BIND(sym.st_info)) {
-		case STB_GLOBAL:
-			e->rank = 3;
-			break;
-		case STB_WEAK:
-			e->rank = 2;
-			break;
-		case STB_LOCAL:
-			e->rank = 1;
-			break;
-		default:
-			e->rank = 0;
-			break;
-		}
+		e->rank = symbols_rank(&sym);
+		e->local = (uint8_t)local;
 	}
 	qsort(ix->e, ix->n, sizeof *ix->e, symbols_entry_cmp);
-	qsort(ix->global0, ix->nglobal0, sizeof *ix->global0,
-	    symbols_u64_cmp);
-	qsort(ix->starts, ix->nstarts, sizeof *ix->starts, symbols_u64_cmp);
+	qsort(ix->l, ix->nl, sizeof *ix->l, symbols_label_cmp);
 	for (i = 0; i < ix->n; i++) {
 		e = &ix->e[i];
 		if (e->value + e->size < e->value)
@@ -407,88 +407,12 @@ symbols_index_build(Dwfl_Module *mod)
 	return (ix);
 }
 
-/* The hash of a gap's key. */
-static size_t
-symbols_gap_hash(size_t gap, const void *scn)
-{
-	uint64_t	h = gap * UINT64_C(0x9e3779b97f4a7c15) ^ (uintptr_t)scn;
-
-	return ((size_t)(h ^ h >> 29));
-}
-
-/* Keep a gap's answer (there is room). */
-static void
-symbols_gap_put(struct sym_index *ix, const struct sym_gap *g)
-{
-	size_t	h = symbols_gap_hash(g->gap, g->scn), i;
-
-	for (i = 0;; i++) {
-		if (ix->gaps[(h + i) & (ix->capgaps - 1)].gap == 0) {
-			ix->gaps[(h + i) & (ix->capgaps - 1)] = *g;
-			ix->ngaps++;
-			return;
-		}
-	}
-}
-
-/* libdwfl's name for pc, where no sized symbol holds it, kept per gap. */
-static const char *
-symbols_gap_name(struct sym_module *m, uint64_t pc)
-{
-	struct sym_index	*ix = m->index;
-	struct sym_gap		*g, *old;
-	GElf_Off		 off;
-	GElf_Sym		 sym;
-	Dwarf_Addr		 rel = pc, bias;
-	const void		*scn;
-	const char		*name;
-	size_t			 lo = 0, hi = ix->nstarts, mid, h, i, cap;
-	size_t			 gap;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (ix->starts[mid] <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	/* A symbol starting exactly at pc changes libdwfl's answer. */
-	gap = 2 * (lo + 1) + (lo > 0 && ix->starts[lo - 1] == pc);
-	scn = dwfl_module_address_section(m->mod, &rel, &bias);
-	h = symbols_gap_hash(gap, scn);
-	for (i = 0; i < ix->capgaps; i++) {
-		g = &ix->gaps[(h + i) & (ix->capgaps - 1)];
-		if (g->gap == 0)
-			break;
-		if (g->gap == gap && g->scn == scn)
-			return (g->name);
-	}
-	name = dwfl_module_addrinfo(m->mod, pc, &off, &sym, NULL, NULL, NULL);
-	if (ix->ngaps + 1 > ix->capgaps / 4 * 3) {
-		old = ix->gaps;
-		cap = ix->capgaps;
-		ix->capgaps = cap == 0 ? 64 : cap * 2;
-		ix->gaps = xcalloc(ix->capgaps, sizeof *ix->gaps);
-		ix->ngaps = 0;
-		for (i = 0; i < cap; i++) {
-			if (old[i].gap != 0)
-				symbols_gap_put(ix, &old[i]);
-		}
-		free(old);
-	}
-	g = &(struct sym_gap){ gap, scn, name };
-	symbols_gap_put(ix, g);
-	return (name);
-}
-
 /* Nonzero when symbol a is a better name for an address both hold. */
 static int
 symbols_entry_better(const struct sym_entry *a, const struct sym_entry *b)
 {
-	int	la = a->rank == 1, lb = b->rank == 1;
-
-	if (la != lb)
-		return (lb);
+	if (a->local != b->local)
+		return (b->local);
 	if (a->value != b->value)
 		return (a->value > b->value);
 	if (a->rank != b->rank)
@@ -496,6 +420,71 @@ symbols_entry_better(const struct sym_entry *a, const struct sym_entry *b)
 	if (a->size != b->size)
 		return (a->size < b->size);
 	return (a->ndx < b->ndx);
+}
+
+/* The number of labels starting at or below pc. */
+static size_t
+symbols_labels_upto(const struct sym_index *ix, uint64_t pc)
+{
+	size_t	lo = 0, hi = ix->nl, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ix->l[mid].value <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo);
+}
+
+/*
+ * The label naming pc, which no sized symbol holds, or NULL.  j labels
+ * start at or below pc; top is the highest end of the sized symbols
+ * starting at or below it (0 if none); local_too whether libdwfl looks
+ * at the locals.
+ */
+static const char *
+symbols_label_name(Dwfl_Module *mod, const struct sym_index *ix, size_t j,
+    uint64_t pc, uint64_t top, int local_too)
+{
+	const struct sym_label	*l, *pick = NULL;
+	Dwarf_Addr		 a, bias;
+	const void		*scn_pc = NULL;
+	uint64_t		 at = top;
+	int			 have_scn = 0;
+
+	/* Where the highest symbol at or below pc starts or ends. */
+	for (; j > 0; j--) {
+		if (ix->l[j - 1].local && !local_too)
+			continue;
+		if (ix->l[j - 1].value > at)
+			at = ix->l[j - 1].value;
+		break;
+	}
+	for (; j > 0 && ix->l[j - 1].value == at; j--) {
+		l = &ix->l[j - 1];
+		if (l->local && !local_too)
+			continue;
+		if (l->absolute) {
+			if (at != pc)
+				continue;
+		} else {
+			if (!have_scn) {
+				a = pc;
+				scn_pc = dwfl_module_address_section(mod, &a,
+				    &bias);
+				have_scn = 1;
+			}
+			a = at;
+			if (dwfl_module_address_section(mod, &a, &bias) !=
+			    scn_pc)
+				continue;
+		}
+		if (pick == NULL || l->order > pick->order)
+			pick = l;
+	}
+	return (pick != NULL ? pick->name : NULL);
 }
 
 /*
@@ -509,14 +498,16 @@ symbols_addr_name(struct sym_module *m, uint64_t pc)
 	const struct sym_entry	*best = NULL, *e;
 	GElf_Off		 off;
 	GElf_Sym		 sym;
-	size_t			 lo, hi, mid, steps = 0;
+	uint64_t		 top = 0;
+	size_t			 lo, hi, mid, j, k, steps = 0;
+	int			 global_at = 0;
 
 	if (m->index == NULL && (m->index = symbols_index_build(m->mod)) ==
 	    NULL)
 		return (dwfl_module_addrinfo(m->mod, pc, &off, &sym, NULL,
 		    NULL, NULL));
 	ix = m->index;
-	/* The first symbol starting above pc, then back. */
+	/* The first sized symbol starting above pc, then back. */
 	lo = 0;
 	hi = ix->n;
 	while (lo < hi) {
@@ -526,6 +517,8 @@ symbols_addr_name(struct sym_module *m, uint64_t pc)
 		else
 			hi = mid;
 	}
+	if (lo > 0)
+		top = ix->e[lo - 1].maxend;
 	while (lo > 0) {
 		e = &ix->e[--lo];
 		if (e->maxend <= pc)
@@ -537,28 +530,28 @@ symbols_addr_name(struct sym_module *m, uint64_t pc)
 		    (best == NULL || symbols_entry_better(e, best)))
 			best = e;
 	}
-	/*
-	 * libdwfl does not look at the locals when a global symbol without
-	 * a size starts exactly at pc: ask it then.
-	 */
-	if (best != NULL && best->rank == 1 && ix->nglobal0 > 0 &&
-	    bsearch(&pc, ix->global0, ix->nglobal0, sizeof *ix->global0,
-	    symbols_u64_cmp) != NULL)
-		return (dwfl_module_addrinfo(m->mod, pc, &off, &sym, NULL,
-		    NULL, NULL));
+	if (best != NULL && !best->local)
+		return (best->name);
+	/* A global label at pc keeps libdwfl from the locals. */
+	j = symbols_labels_upto(ix, pc);
+	for (k = j; k > 0 && ix->l[k - 1].value == pc; k--) {
+		if (!ix->l[k - 1].local)
+			global_at = 1;
+	}
+	if (global_at)
+		return (symbols_label_name(m->mod, ix, j, pc, pc, 0));
 	if (best != NULL)
 		return (best->name);
-	if (ix->sizeless)
-		return (symbols_gap_name(m, pc));
-	return (NULL);
+	return (symbols_label_name(m->mod, ix, j, pc, top, 1));
 }
 
 /*
  * For tests: open the ELF file at path as a module at bias 0 and name
  * addresses in and around its sized symbols (every one, or 2,000 spread
- * over a larger table) through the index and through libdwfl.  *compared counts the addresses, *differ those
- * named differently (the first of them described in why).  -1 when the
- * file could not be opened or has no symbols.
+ * over a larger table) through the index and through libdwfl.
+ * *compared counts the addresses, *differ those named differently (the
+ * first of them described in why).  -1 when the file could not be opened
+ * or has no symbols.
  */
 int
 symbols_check_file(const char *path, uint64_t *compared, uint64_t *differ,
@@ -597,6 +590,23 @@ symbols_check_file(const char *path, uint64_t *compared, uint64_t *differ,
 		    end + (m.index->e[i + 1].value - end) / 2 : end + 16;
 		for (j = 0; j < 6; j++) {
 			pc = pcs[j];
+			a = symbols_addr_name(&m, pc);
+			b = dwfl_module_addrinfo(m.mod, pc, &off, &sym, NULL,
+			    NULL, NULL);
+			(*compared)++;
+			if (a == b || (a != NULL && b != NULL &&
+			    strcmp(a, b) == 0))
+				continue;
+			if ((*differ)++ == 0 && len > 0)
+				snprintf(why, len, "%#" PRIx64 ": index %s, "
+				    "libdwfl %s", pc, a != NULL ? a : "(none)",
+				    b != NULL ? b : "(none)");
+		}
+	}
+	/* Every label, and just past it. */
+	for (i = 0; i < m.index->nl; i += m.index->nl / 500 + 1) {
+		for (j = 0; j < 2; j++) {
+			pc = m.index->l[i].value + j;
 			a = symbols_addr_name(&m, pc);
 			b = dwfl_module_addrinfo(m.mod, pc, &off, &sym, NULL,
 			    NULL, NULL);
