@@ -609,7 +609,8 @@ shm_reset_data(void)
 	shm_zero(MEMTOP_SEC_MODULES, (uint64_t)g.module_count * 40);
 	shm_zero(MEMTOP_SEC_STRINGS, g.strings_used);
 	shm_zero(MEMTOP_SEC_LIVE_SHARDS, all);
-	shm_zero(MEMTOP_SEC_LIVE_ARENA, g.live_arena_used * 32);
+	shm_zero(MEMTOP_SEC_LIVE_ARENA, g.live_arena_used *
+	    sizeof(struct memtop_live_entry));
 
 	hdr->forks = 0;
 	memset(hdr->disabled_reason, 0, sizeof hdr->disabled_reason);
