@@ -545,11 +545,30 @@ symbols_addr_name(struct sym_module *m, uint64_t pc)
 	return (symbols_label_name(m->mod, ix, j, pc, top, 1));
 }
 
+/* For symbols_check_file: name pc both ways and count a difference. */
+static void
+symbols_check_pc(struct sym_module *m, uint64_t pc, uint64_t *compared,
+    uint64_t *differ, char *why, size_t len)
+{
+	GElf_Off	 off;
+	GElf_Sym	 sym;
+	const char	*a, *b;
+
+	a = symbols_addr_name(m, pc);
+	b = dwfl_module_addrinfo(m->mod, pc, &off, &sym, NULL, NULL, NULL);
+	(*compared)++;
+	if (a == b || (a != NULL && b != NULL && strcmp(a, b) == 0))
+		return;
+	if ((*differ)++ == 0 && len > 0)
+		snprintf(why, len, "%#" PRIx64 ": index %s, libdwfl %s", pc,
+		    a != NULL ? a : "(none)", b != NULL ? b : "(none)");
+}
+
 /*
  * For tests: open the ELF file at path as a module at bias 0 and name
  * addresses in and around its sized symbols (every one, or 2,000 spread
- * over a larger table) through the index and through libdwfl.
- * *compared counts the addresses, *differ those named differently (the
+ * over a larger table) and its labels (500 at most) through the index
+ * and through libdwfl.  *compared counts the addresses, *differ those named differently (the
  * first of them described in why).  -1 when the file could not be opened
  * or has no symbols.
  */
@@ -558,10 +577,7 @@ symbols_check_file(const char *path, uint64_t *compared, uint64_t *differ,
     char *why, size_t len)
 {
 	struct sym_module	 m;
-	GElf_Off		 off;
-	GElf_Sym		 sym;
-	const char		*a, *b;
-	uint64_t		 pcs[6], pc, end;
+	uint64_t		 pcs[6], end;
 	size_t			 i, j, stride;
 	int			 rc = -1;
 
@@ -588,37 +604,15 @@ symbols_check_file(const char *path, uint64_t *compared, uint64_t *differ,
 		end = pcs[3];
 		pcs[5] = i + 1 < m.index->n && m.index->e[i + 1].value > end ?
 		    end + (m.index->e[i + 1].value - end) / 2 : end + 16;
-		for (j = 0; j < 6; j++) {
-			pc = pcs[j];
-			a = symbols_addr_name(&m, pc);
-			b = dwfl_module_addrinfo(m.mod, pc, &off, &sym, NULL,
-			    NULL, NULL);
-			(*compared)++;
-			if (a == b || (a != NULL && b != NULL &&
-			    strcmp(a, b) == 0))
-				continue;
-			if ((*differ)++ == 0 && len > 0)
-				snprintf(why, len, "%#" PRIx64 ": index %s, "
-				    "libdwfl %s", pc, a != NULL ? a : "(none)",
-				    b != NULL ? b : "(none)");
-		}
+		for (j = 0; j < 6; j++)
+			symbols_check_pc(&m, pcs[j], compared, differ, why,
+			    len);
 	}
-	/* Every label, and just past it. */
+	/* Labels (500 at most), and the byte after each. */
 	for (i = 0; i < m.index->nl; i += m.index->nl / 500 + 1) {
-		for (j = 0; j < 2; j++) {
-			pc = m.index->l[i].value + j;
-			a = symbols_addr_name(&m, pc);
-			b = dwfl_module_addrinfo(m.mod, pc, &off, &sym, NULL,
-			    NULL, NULL);
-			(*compared)++;
-			if (a == b || (a != NULL && b != NULL &&
-			    strcmp(a, b) == 0))
-				continue;
-			if ((*differ)++ == 0 && len > 0)
-				snprintf(why, len, "%#" PRIx64 ": index %s, "
-				    "libdwfl %s", pc, a != NULL ? a : "(none)",
-				    b != NULL ? b : "(none)");
-		}
+		for (j = 0; j < 2; j++)
+			symbols_check_pc(&m, m.index->l[i].value + j,
+			    compared, differ, why, len);
 	}
 	rc = 0;
 out:

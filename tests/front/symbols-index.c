@@ -7,8 +7,9 @@
  * separate debug files where installed) and for any file named on the
  * command line, symbols_check_file() names the first, middle and last
  * byte of its sized symbols (2,000 of them at most), the bytes just before
- * and just past each, and the middle of the gap to the next symbol,
- * through the index and through libdwfl, and counts the answers that
+ * and just past each, the middle of the gap to the next symbol, and each
+ * symbol without a size and the byte after it (500 at most), through the
+ * index and through libdwfl, and counts the answers that
  * differ.  Each object must have symbols to compare and no difference.
  */
 
