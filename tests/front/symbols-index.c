@@ -9,8 +9,8 @@
  * byte of its sized symbols (2,000 of them at most), the bytes just before
  * and just past each, the middle of the gap to the next symbol, and each
  * symbol without a size and the byte after it (500 at most), through the
- * index and through libdwfl, and counts the answers that
- * differ.  Each object must have symbols to compare and no difference.
+ * index and through libdwfl, and counts the answers that differ.  Each
+ * object must have symbols to compare and no difference.
  */
 
 #include "config.h"
