@@ -79,13 +79,14 @@ static void *
 model_carve(struct model *m, size_t len)
 {
 	struct model_block	*b = m->blocks;
+	size_t			 cap;
 	void			*p;
 
 	len = (len + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (b == NULL || b->cap - b->used < len) {
-		b = xcalloc(1, sizeof *b + (len > MODEL_BLOCK ? len :
-		    MODEL_BLOCK));
-		b->cap = len > MODEL_BLOCK ? len : MODEL_BLOCK;
+		cap = len > MODEL_BLOCK ? len : MODEL_BLOCK;
+		b = xcalloc(1, sizeof *b + cap);
+		b->cap = cap;
 		b->next = m->blocks;
 		m->blocks = b;
 	}
