@@ -216,13 +216,14 @@ header_line3(struct ui *ui, int y)
 		header_add(ui, y, &x, ui_attr(ui, UI_A_WARN), buf);
 	}
 	/*
-	 * Events the ring had no room for: only counted, so nothing shown
-	 * is wrong for them (counters in the segment give every number):
-	 * not a warning.
+	 * Samples without their stack (the stack table full, unwinding
+	 * failed) or not kept (the live table full): the totals still count
+	 * them, the stacks do not, so a warning when there are any.
 	 */
 	header_add(ui, y, &x, A_NORMAL, "  drops ");
 	snprintf(buf, sizeof buf, "%" PRIu64, s->drops);
-	header_add(ui, y, &x, ui_attr(ui, UI_A_NORMAL), buf);
+	header_add(ui, y, &x, s->drops != 0 ? ui_attr(ui, UI_A_WARN) :
+	    ui_attr(ui, UI_A_NORMAL), buf);
 	if (ui->opts->break_at != 0 && !m->brk.hit) {
 		snprintf(buf, sizeof buf, "  break %s", ui_size(size,
 		    sizeof size, (int64_t)ui->opts->break_at));

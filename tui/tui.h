@@ -703,7 +703,7 @@ struct ui_snap {
 	int64_t		 peak[MODEL_NSERIES];
 	uint64_t	 peak_ns[MODEL_NSERIES];
 	struct reader_totals totals;
-	uint64_t	 drops;
+	uint64_t	 drops;		/* samples without their stack, or not kept */
 	uint32_t	 stacks;
 	struct model_pages pages;	/* the last scan of the pages */
 };

@@ -773,7 +773,8 @@ ui_snapshot(struct ui *ui, int force)
 	memcpy(s->peak, m->peak, sizeof s->peak);
 	memcpy(s->peak_ns, m->peak_ns, sizeof s->peak_ns);
 	s->totals = m->totals;
-	s->drops = m->glob.ring_drops;
+	s->drops = m->glob.stack_table_full + m->glob.unwind_failures +
+	    m->glob.live_table_full;
 	s->stacks = m->ready;
 	s->pages = m->pages;
 	/* Only the view on screen: the others catch up when shown. */
@@ -2039,7 +2040,7 @@ ui_main(struct options *o)
 	if ((out_fd = ui_open_capture(o, &ui_run.capture)) == -1)
 		return (1);
 
-	launch_segment(o, &seg, &r, 1);	/* the log and timeline read events */
+	launch_segment(o, &seg, &r, 0);	/* no view reads events */
 	sy = symbols_create(&r);
 
 	l.redirect = 1;
