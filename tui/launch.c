@@ -441,8 +441,8 @@ fail:
 /*
  * Create the segment the options ask for, attach a reader to it and arm
  * the break, before the target starts.  events is zero when nothing will
- * read the event rings (the report): the target then writes none.  Exits
- * on failure.
+ * read the event rings (no view reads them today): the target then writes
+ * none.  Exits on failure.
  */
 void
 launch_segment(const struct options *o, struct segment *seg,
