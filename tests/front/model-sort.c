@@ -3,10 +3,10 @@
  *
  * For several sizes and several counts asked for, the stacks it returns
  * must be, in order, those a plain selection gives: repeatedly the stack
- * with the largest value not yet taken, the smaller id first among equal
- * values, stacks that never held or allocated anything left out.  Values
- * are drawn from a small range so that ties are common, and every sort
- * key the report and the table use is tried.
+ * with the largest value (model_sort_value) not yet taken, the smaller id
+ * first among equal values, stacks that never held or allocated anything
+ * left out.  Values are drawn from a small range so that ties are common,
+ * and every sort key the report and the table use is tried.
  */
 
 #include "config.h"
@@ -62,25 +62,6 @@ drop(void)
 	memset(&m, 0, sizeof m);
 }
 
-/* The value the key names, read straight from the aggregates. */
-static int64_t
-value(const struct model_stack *st, int key)
-{
-	switch (key) {
-	case MODEL_SORT_PEAK:
-		return (st->agg.peak_bytes);
-	case MODEL_SORT_LIVE:
-		return (st->agg.live_bytes);
-	case MODEL_SORT_TOTAL:
-		return ((int64_t)st->agg.total_bytes);
-	case MODEL_SORT_COUNT:
-		return (st->agg.live_count);
-	case MODEL_SORT_ALLOCS:
-		return ((int64_t)st->agg.total_count);
-	}
-	abort();
-}
-
 /* The want stacks a selection takes, one at a time; how many. */
 static size_t
 select_plain(int key, struct model_stack **out, size_t want)
@@ -100,7 +81,8 @@ select_plain(int key, struct model_stack **out, size_t want)
 			    st->agg.live_bytes == 0 &&
 			    st->agg.total_bytes == 0)
 				continue;
-			if (best == NULL || value(st, key) > value(best, key))
+			if (best == NULL || model_sort_value(&m, st, key) >
+			    model_sort_value(&m, best, key))
 				best = st;	/* ids rise: ties keep the first */
 		}
 		if (best == NULL)
